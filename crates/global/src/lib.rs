@@ -1,0 +1,21 @@
+//! NAME
+//!   global - mail-specific code shared by every Postern program
+//!
+//! DESCRIPTION
+//!   The parameter registry ([`params`]) with Postfix 3.7's names and
+//!   defaults, `main.cf` parsing ([`main_cf`]), `$name` expansion
+//!   ([`expand`]), the effective configuration of one program
+//!   ([`config::Config`]), `master.cf` parsing ([`master_cf`]), and the
+//!   master/child contract ([`master_proto`]).
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod expand;
+pub mod host;
+pub mod main_cf;
+pub mod master_cf;
+pub mod master_proto;
+pub mod params;
+pub mod params_doc;
+
+pub use config::{Config, ConfigError};
