@@ -151,6 +151,11 @@ fn expand_rec(
             }
             let end = end.ok_or_else(|| ExpandError::Unbalanced { close, text: text.to_string() })?;
             let inner: String = chars[i + 2..end].iter().collect();
+            if inner.trim_start().starts_with('{') {
+                out.push_str(&relational(&inner, lookup, depth, undefined)?);
+                i = end + 1;
+                continue;
+            }
             let name_len = inner.find(|c: char| !is_name_char(c)).unwrap_or(inner.len());
             let name = &inner[..name_len];
             let rest = inner[name_len..].trim_start();
@@ -189,6 +194,87 @@ fn expand_rec(
         }
     }
     Ok(out)
+}
+
+/// Take one `{ ... }` group from the start of `s` (after whitespace):
+/// returns `(contents, rest)`.
+fn take_group(s: &str) -> Option<(&str, &str)> {
+    let t = s.trim_start();
+    if !t.starts_with('{') {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (i, c) in t.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((&t[1..i], &t[i + 1..]));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Compare two compatibility levels (`0`, `1`, `3.6`, `3.6.1`) field by field.
+fn compare_levels(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    let parse = |s: &str| -> Option<Vec<u64>> { s.trim().split('.').map(|f| f.parse().ok()).collect() };
+    let (mut x, mut y) = (parse(a)?, parse(b)?);
+    let n = x.len().max(y.len());
+    x.resize(n, 0);
+    y.resize(n, 0);
+    Some(x.cmp(&y))
+}
+
+/// The Postfix 3.6 relational form `${{text1} OP {text2} ? {then} : {else}}`
+/// with OP one of `==` `!=` (text), `<` `<=` `>` `>=` (decimal numbers) and
+/// `<level` `<=level` `>level` `>=level` (compatibility levels).
+fn relational(
+    inner: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
+    undefined: &mut Vec<String>,
+) -> Result<String, ExpandError> {
+    use std::cmp::Ordering;
+    let bad = || ExpandError::Unbalanced { close: '}', text: inner.to_string() };
+    let (lhs, rest) = take_group(inner).ok_or_else(bad)?;
+    let rest = rest.trim_start();
+    let op_len = rest.find(|c: char| c.is_whitespace() || c == '{').unwrap_or(rest.len());
+    let op = &rest[..op_len];
+    let (rhs, rest) = take_group(&rest[op_len..]).ok_or_else(bad)?;
+    let rest = rest.trim_start().strip_prefix('?').ok_or_else(bad)?;
+    let (then, rest) = take_group(rest).ok_or_else(bad)?;
+    let otherwise = match rest.trim_start().strip_prefix(':') {
+        Some(r) => Some(take_group(r).ok_or_else(bad)?.0),
+        None => None,
+    };
+    let l = expand_rec(lhs, lookup, depth + 1, undefined)?;
+    let r = expand_rec(rhs, lookup, depth + 1, undefined)?;
+    let ord = match op {
+        "==" | "!=" => None,
+        o if o.ends_with("level") => compare_levels(&l, &r),
+        _ => match (l.trim().parse::<i64>(), r.trim().parse::<i64>()) {
+            (Ok(a), Ok(b)) => Some(a.cmp(&b)),
+            _ => None,
+        },
+    };
+    let truth = match op {
+        "==" => l == r,
+        "!=" => l != r,
+        "<" | "<level" => ord == Some(Ordering::Less),
+        "<=" | "<=level" => matches!(ord, Some(Ordering::Less | Ordering::Equal)),
+        ">" | ">level" => ord == Some(Ordering::Greater),
+        ">=" | ">=level" => matches!(ord, Some(Ordering::Greater | Ordering::Equal)),
+        _ => return Err(bad()),
+    };
+    match (truth, otherwise) {
+        (true, _) => expand_rec(then, lookup, depth + 1, undefined),
+        (false, Some(e)) => expand_rec(e, lookup, depth + 1, undefined),
+        (false, None) => Ok(String::new()),
+    }
 }
 
 /// Names referenced by `$name`, `${name...}` or `$(name...)` in `text`,
@@ -253,6 +339,20 @@ mod tests {
         assert_eq!(run("${e?{set}:{unset}}", &v).unwrap().value, "unset");
         assert_eq!(run("$(a?{braced})", &v).unwrap().value, "braced");
         assert_eq!(run("${zz:$a}", &v).unwrap().value, "x");
+    }
+
+    #[test]
+    fn relational_forms() {
+        let v = [("compatibility_level", "0"), ("lvl", "3.6"), ("sec", "dane")];
+        let c = "${{$compatibility_level} <level {2} ? {subnet} : {host}}";
+        assert_eq!(run(c, &v).unwrap().value, "subnet");
+        assert_eq!(run("${{$lvl} <level {2} ? {a} : {b}}", &v).unwrap().value, "b");
+        assert_eq!(run("${{$lvl} >=level {3.6} ? {yes}}", &v).unwrap().value, "yes");
+        assert_eq!(run("${{$lvl} <level {3.6} ? {yes}}", &v).unwrap().value, "");
+        assert_eq!(run("${{$sec} == {dane} ? {dane} : {may}}", &v).unwrap().value, "dane");
+        assert_eq!(run("${{$sec} != {dane} ? {x} : {y}}", &v).unwrap().value, "y");
+        assert_eq!(run("${{10} < {9} ? {x} : {y}}", &v).unwrap().value, "y");
+        assert!(run("${{a} ~~ {b} ? {x}}", &v).is_err());
     }
 
     #[test]

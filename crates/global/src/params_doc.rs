@@ -12,6 +12,7 @@ use crate::params::Kind;
 /// `(name, description)` for every parameter Postern implements.
 pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("command_directory", "Where the administrative commands (postfix, postconf, ...) are installed."),
+    ("compatibility_level", "Backwards-compatibility level; several defaults depend on it (postconf(5) COMPATIBILITY_README)."),
     ("config_directory", "The directory with main.cf and master.cf; set by -c or MAIL_CONFIG."),
     ("daemon_directory", "Where master finds the service programs named in master.cf."),
     ("data_directory", "Where writable non-queue data (caches, locks) is kept; created by postfix start."),
