@@ -41,6 +41,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("service_throttle_time", "How long master waits before restarting a service that failed abnormally."),
     ("setgid_group", "The group of postdrop and postqueue, owner of the maildrop and public directories."),
     ("shlib_directory", "Where shared libraries would be installed (unused by Postern)."),
+    ("smtpd_restriction_classes", "Names of user-defined restriction classes; main.cf settings with these names are not reported as unused."),
     ("syslog_facility", "The syslog facility of Postern's log messages."),
     ("syslog_name", "The prefix of the syslog ident; the service name is appended (postfix/smtpd)."),
 ];
