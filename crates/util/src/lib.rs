@@ -7,4 +7,5 @@
 #![forbid(unsafe_code)]
 
 pub mod msg;
+pub mod procfs;
 pub mod strings;
