@@ -1,0 +1,163 @@
+//! NAME
+//!   check - `postfix check`: validate an instance before it runs
+//!
+//! DESCRIPTION
+//!   Two passes, as Postfix's postfix-script has:
+//!
+//!   - [`preflight`]: the command, daemon and configuration directories
+//!     exist, and so does `$daemon_directory/master`.
+//!   - [`fatal_checks`]: `mail_owner` and
+//!     `setgid_group` are valid, every main.cf value expands (no loops)
+//!     and every typed parameter Postern reads has a valid value,
+//!     master.cf exists and parses, and the missing queue and data
+//!     directories are created. Any failure ends the command with a
+//!     `fatal:` message and exit status 1.
+//!   - [`warnings`]: main.cf parser warnings, unused parameters,
+//!     parameters Postern does not implement yet, and wrong owners or
+//!     modes of the instance's directories.
+//!
+//! DIAGNOSTICS
+//!   Configuration errors in the voice of the postfix command:
+//!   `postfix: fatal: /etc/postfix/master.cf, line 3: bad transport type:
+//!   x`. Directory problems in postfix-script's voice:
+//!   `postfix/postfix-script: warning: not owned by root: PATH`.
+use crate::instance::{Ids, Instance};
+use crate::{layout, say};
+use global::params::{self, Kind};
+
+/// What every command needs (postfix-script's prologue): the command,
+/// daemon and configuration directories and the master program exist.
+/// Exits with a fatal message otherwise.
+pub fn preflight(inst: &Instance) {
+    for (what, dir) in [
+        ("command", &inst.command_dir),
+        ("daemon", &inst.daemon_dir),
+        ("configuration", &inst.config_dir),
+    ] {
+        if !dir.is_dir() {
+            say::fatal(&format!("no Postfix {what} directory {}!", dir.display()));
+        }
+    }
+    if !inst.master_program().is_file() {
+        say::fatal(&format!(
+            "no Postfix master program {}!",
+            inst.master_program().display()
+        ));
+    }
+}
+
+/// Run every check that must pass before master may start; exit with a
+/// fatal message on the first failure. Returns the owner IDs.
+pub fn fatal_checks(inst: &Instance) -> Ids {
+    let ids = inst.ids().unwrap_or_else(|e| util::msg_fatal!("{e}"));
+    if let Err(e) = validate_values(inst) {
+        util::msg_fatal!("{e}");
+    }
+    match layout::create_missing(inst, &ids) {
+        Ok(made) => {
+            for p in made {
+                util::msg_verbose!("created {}", p.display());
+            }
+        }
+        Err(e) => {
+            util::msg_error!("{e}");
+            say::fatal("unable to create missing queue directories");
+        }
+    }
+    if !inst.master_cf_path().is_file() {
+        say::fatal(&format!(
+            "no {} file found",
+            inst.master_cf_path().display()
+        ));
+    }
+    if let Err(e) = inst.master_cf() {
+        util::msg_fatal!("{e}");
+    }
+    ids
+}
+
+/// Expand every main.cf setting and check the type of every parameter
+/// Postern reads. Errors: the first problem, with file and line.
+pub fn validate_values(inst: &Instance) -> Result<(), String> {
+    for s in &inst.cfg.main_cf().settings {
+        inst.cfg.get(&s.name).map_err(|e| e.to_string())?;
+    }
+    for (name, _) in params::IMPLEMENTED {
+        let r = match params::kind_of(name) {
+            Kind::Bool => inst.cfg.get_bool(name).map(drop),
+            Kind::Int => inst.cfg.get_int(name).map(drop),
+            Kind::Time(_) => inst.cfg.get_time(name).map(drop),
+            Kind::Str => Ok(()),
+        };
+        r.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The configuration warnings: main.cf parser warnings, unused
+/// parameters, and parameters that Postern does not implement yet.
+pub fn config_warnings(inst: &Instance) -> Vec<String> {
+    let mut out = inst.cfg.main_cf().warnings.clone();
+    let (services, refs) = match inst.master_cf() {
+        Ok(m) => (m.services(), m.references()),
+        Err(_) => (Vec::new(), Vec::new()),
+    };
+    out.extend(inst.cfg.unused(&services, &refs));
+    out.extend(inst.cfg.unimplemented());
+    out
+}
+
+/// Report every warning: configuration ones as `postfix: warning:`,
+/// directory ones as `postfix/postfix-script: warning:`.
+pub fn warnings(inst: &Instance, ids: &Ids) {
+    for w in config_warnings(inst) {
+        util::msg_warn!("{w}");
+    }
+    for w in layout::check_warnings(inst, ids) {
+        say::warn(&w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(main: &str, master: &str) -> (tempfile::TempDir, Instance) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.cf"), main).unwrap();
+        std::fs::write(dir.path().join("master.cf"), master).unwrap();
+        let inst = Instance::load(Some(dir.path())).unwrap();
+        (dir, inst)
+    }
+
+    #[test]
+    fn bad_typed_values_are_found() {
+        let (_d, inst) = load("max_use = many\n", "");
+        let e = validate_values(&inst).unwrap_err();
+        assert!(
+            e.ends_with("main.cf, line 1: bad numerical configuration: max_use = many"),
+            "{e}"
+        );
+        let (_d, inst) = load("a = $b\nb = $a\n", "");
+        assert!(validate_values(&inst).is_err());
+        let (_d, inst) = load("max_use = 10\n", "");
+        assert!(validate_values(&inst).is_ok());
+    }
+
+    #[test]
+    fn unused_parameters_are_warned() {
+        let (_d, inst) = load(
+            "foo = bar\nrelay_destination_concurrency_limit = 3\n",
+            "relay unix - - n - - smtp\n",
+        );
+        let w: Vec<String> = config_warnings(&inst)
+            .into_iter()
+            .filter(|w| w.contains("unused"))
+            .collect();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].ends_with("main.cf, line 1: unused parameter: foo=bar"),
+            "{w:?}"
+        );
+    }
+}
