@@ -55,6 +55,8 @@ pub fn is_implemented(name: &str) -> bool {
 pub fn kind_override(name: &str) -> Option<Kind> {
     match name {
         "max_idle" | "service_throttle_time" => Some(Kind::Time('s')),
+        // A release level such as "3.6", not a number (default "0").
+        "compatibility_level" => Some(Kind::Str),
         _ => None,
     }
 }

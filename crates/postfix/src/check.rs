@@ -140,8 +140,21 @@ mod tests {
         );
         let (_d, inst) = load("a = $b\nb = $a\n", "");
         assert!(validate_values(&inst).is_err());
-        let (_d, inst) = load("max_use = 10\n", "");
-        assert!(validate_values(&inst).is_ok());
+        let (_d, inst) = load("max_use = 10\ncompatibility_level = 3.6\n", "");
+        assert!(
+            validate_values(&inst).is_ok(),
+            "{:?}",
+            validate_values(&inst)
+        );
+    }
+
+    #[test]
+    fn debian_main_cf_is_valid() {
+        let Ok(text) = std::fs::read_to_string("/etc/postfix/main.cf") else {
+            return;
+        };
+        let (_d, inst) = load(&text, "");
+        assert_eq!(validate_values(&inst), Ok(()));
     }
 
     #[test]

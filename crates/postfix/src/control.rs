@@ -64,8 +64,13 @@ fn master(inst: &Instance, args: &[&str], opts: Opts) -> Command {
 }
 
 /// Whether a master of this instance runs (`master -t` exits non-zero).
+/// Without a pid file, no master runs (master(8) `-t` says the same;
+/// asking it is needless and fails when the queue directory is missing).
 /// A master that cannot be executed is fatal.
 pub fn running(inst: &Instance) -> bool {
+    if !inst.pid_file().exists() {
+        return false;
+    }
     let status = master(inst, &["-t"], Opts::default())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
