@@ -74,7 +74,7 @@ impl Builder {
         let dir = tmp.path().canonicalize().expect("canonical tmp");
         std::fs::create_dir(dir.join("etc")).expect("mkdir etc");
         let (owner, group) = accounts();
-        let inst = Instance {
+        let mut inst = Instance {
             tmp: Some(tmp),
             dir,
             bin: bin_dir(),
@@ -85,6 +85,7 @@ impl Builder {
             setgid_group: group,
         };
         inst.write_main_cf();
+        inst.write_master_cf();
         inst
     }
 
