@@ -9,10 +9,12 @@
 //!   master/child contract ([`master_proto`]).
 #![forbid(unsafe_code)]
 
+pub mod attr;
 pub mod config;
 pub mod expand;
 pub mod host;
 pub mod main_cf;
+pub mod main_cf_edit;
 pub mod master_cf;
 pub mod master_proto;
 pub mod params;
