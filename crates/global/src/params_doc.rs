@@ -17,6 +17,8 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("daemon_directory", "Where master finds the service programs named in master.cf."),
     ("data_directory", "Where writable non-queue data (caches, locks) is kept; created by postfix start."),
     ("default_process_limit", "The maxproc used for a master.cf service whose column 7 is '-'."),
+    ("hash_queue_depth", "The number of one-character subdirectory levels of the queues named in hash_queue_names; long queue IDs hash on their microseconds in hexadecimal."),
+    ("hash_queue_names", "The queue directories that are split into hashed subdirectories."),
     ("html_directory", "Where HTML documentation is installed (install only)."),
     ("import_environment", "Environment variables that master and its children keep; the rest are removed."),
     ("inet_interfaces", "Addresses that inet services listen on when master.cf names no host: 'all', 'loopback-only', or a list."),
