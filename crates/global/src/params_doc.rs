@@ -11,11 +11,13 @@ use crate::params::Kind;
 
 /// `(name, description)` for every parameter Postern implements.
 pub const IMPLEMENTED: &[(&str, &str)] = &[
+    ("alias_database", "The alias tables that newaliases (postalias invoked as newaliases) rebuilds."),
     ("command_directory", "Where the administrative commands (postfix, postconf, ...) are installed."),
     ("compatibility_level", "Backwards-compatibility level; several defaults depend on it (postconf(5) COMPATIBILITY_README)."),
     ("config_directory", "The directory with main.cf and master.cf; set by -c or MAIL_CONFIG."),
     ("daemon_directory", "Where master finds the service programs named in master.cf."),
     ("data_directory", "Where writable non-queue data (caches, locks) is kept; created by postfix start."),
+    ("default_database_type", "The table type postmap and postalias use for a file given without type:; Postern builds lmdb only."),
     ("default_process_limit", "The maxproc used for a master.cf service whose column 7 is '-'."),
     ("hash_queue_depth", "The number of one-character subdirectory levels of the queues named in hash_queue_names; long queue IDs hash on their microseconds in hexadecimal."),
     ("hash_queue_names", "The queue directories that are split into hashed subdirectories."),
@@ -23,6 +25,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("import_environment", "Environment variables that master and its children keep; the rest are removed."),
     ("inet_interfaces", "Addresses that inet services listen on when master.cf names no host: 'all', 'loopback-only', or a list."),
     ("inet_protocols", "IP versions used by inet services: ipv4, ipv6, or all."),
+    ("lmdb_map_size", "The initial size in bytes of the memory map of an lmdb: table; it doubles when the table is full."),
     ("mail_name", "The name of the mail system, used in smtpd_banner and Received: headers."),
     ("mail_owner", "The unprivileged user that owns the queue and runs services with unpriv=y."),
     ("mail_version", "The Postfix release this implementation is compatible with."),

@@ -11,6 +11,8 @@
 //!   - [`fork`]: fork a single-threaded process (master, `postfix start`).
 //!   - [`place_fds`]: in a child about to `exec`, move descriptors to fixed
 //!     numbers (Postfix's master/child contract).
+pub mod lmdb;
+
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
