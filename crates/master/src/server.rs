@@ -59,8 +59,13 @@ pub struct Service {
     partial: Vec<u8>,
 }
 
+/// A status pipe: the read end (master's) non-blocking, the write end
+/// (the children's) blocking, so a burst of reports is never lost.
 fn status_pipe() -> nix::Result<(OwnedFd, OwnedFd)> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    fcntl(r.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+    Ok((r, w))
 }
 
 impl Service {
@@ -280,5 +285,150 @@ impl Service {
         for pid in self.procs.keys() {
             let _ = nix::sys::signal::kill(*pid, sig);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::ListenAddr;
+    use nix::sys::wait::WaitStatus;
+
+    fn service(max_proc: Option<u32>) -> Service {
+        let spec = ServiceSpec {
+            key: "x/unix".into(),
+            name: "x".into(),
+            kind: global::master_cf::ServiceType::Unix,
+            line: 1,
+            path: "/d/x".into(),
+            argv: vec!["x".into()],
+            addrs: vec![ListenAddr::Unix("/q/private/x".into())],
+            max_proc,
+            wakeup: None,
+            throttle: Duration::from_secs(60),
+        };
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        Service::new(spec, vec![r]).unwrap()
+    }
+
+    fn report(s: &Service, pid: i32, generation: u32, status: Status) {
+        let rec = StatusRecord {
+            pid,
+            generation,
+            status,
+        }
+        .encode();
+        nix::unistd::write(&s.status_write, &rec).unwrap();
+    }
+
+    #[test]
+    fn status_records_drive_listening() {
+        let mut s = service(Some(2));
+        let now = Instant::now();
+        assert!(s.wants_listen(now), "no process: listen");
+        let pid = Pid::from_raw(100);
+        s.procs.insert(
+            pid,
+            Proc {
+                avail: true,
+                use_count: 0,
+                generation: 1,
+            },
+        );
+        assert!(!s.wants_listen(now), "a fresh process counts as available");
+        report(&s, 100, 1, Status::Busy);
+        s.read_status(1);
+        assert_eq!(
+            s.procs[&pid],
+            Proc {
+                avail: false,
+                use_count: 1,
+                generation: 1
+            }
+        );
+        assert!(s.wants_listen(now), "busy and below the limit: listen");
+        s.procs.insert(
+            Pid::from_raw(101),
+            Proc {
+                avail: false,
+                use_count: 1,
+                generation: 1,
+            },
+        );
+        assert!(!s.wants_listen(now), "at the limit: wait");
+        report(&s, 100, 1, Status::Avail);
+        report(&s, 100, 9, Status::Busy);
+        s.read_status(1);
+        assert!(
+            s.procs[&pid].avail,
+            "a record of another generation is ignored"
+        );
+    }
+
+    #[test]
+    fn bad_startup_throttles_but_a_used_process_does_not() {
+        let mut s = service(None);
+        let now = Instant::now();
+        s.procs.insert(
+            Pid::from_raw(7),
+            Proc {
+                avail: false,
+                use_count: 3,
+                generation: 1,
+            },
+        );
+        assert!(s.reaped(
+            Pid::from_raw(7),
+            &WaitStatus::Signaled(Pid::from_raw(7), Signal::SIGKILL, false),
+            now
+        ));
+        assert!(!s.throttled(now));
+        s.procs.insert(
+            Pid::from_raw(8),
+            Proc {
+                avail: true,
+                use_count: 0,
+                generation: 1,
+            },
+        );
+        assert!(s.reaped(
+            Pid::from_raw(8),
+            &WaitStatus::Exited(Pid::from_raw(8), 1),
+            now
+        ));
+        assert!(s.throttled(now) && !s.wants_listen(now));
+        assert!(!s.throttled(now + Duration::from_secs(61)));
+        assert!(!s.reaped(
+            Pid::from_raw(9),
+            &WaitStatus::Exited(Pid::from_raw(9), 0),
+            now
+        ));
+    }
+
+    #[test]
+    fn retire_replaces_the_pipe_and_forgets_availability() {
+        let mut s = service(None);
+        s.procs.insert(
+            Pid::from_raw(5),
+            Proc {
+                avail: true,
+                use_count: 0,
+                generation: 1,
+            },
+        );
+        let old_write = s.status_write.try_clone().unwrap();
+        let spec = s.spec.clone();
+        s.retire(spec).unwrap();
+        assert_eq!(s.avail(), 0);
+        let rec = StatusRecord {
+            pid: 5,
+            generation: 1,
+            status: Status::Avail,
+        }
+        .encode();
+        assert!(
+            nix::unistd::write(&old_write, &rec).is_err(),
+            "the old pipe is broken"
+        );
     }
 }
