@@ -19,5 +19,6 @@ pub mod master_cf;
 pub mod master_proto;
 pub mod params;
 pub mod params_doc;
+pub mod trigger;
 
 pub use config::{Config, ConfigError};

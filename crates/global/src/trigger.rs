@@ -1,0 +1,91 @@
+//! NAME
+//!   trigger - wake a trigger service (qmgr, pickup)
+//!
+//! SYNOPSIS
+//!   `trigger::send(Path::new("public/qmgr"), b"I")`
+//!
+//! DESCRIPTION
+//!   Trigger services (Postfix's `trigger_server`: pickup, qmgr) sleep
+//!   until a client writes a few bytes to their FIFO or UNIX socket under
+//!   `queue_directory` (`public/qmgr`, `public/pickup`). [`send`] opens the
+//!   endpoint without blocking (a FIFO with `O_NONBLOCK`, a socket with a
+//!   short timeout), writes the request bytes, and closes it.
+//!
+//!   qmgr's request bytes (doc/PIPELINE.md): [`QMGR_SCAN_INCOMING`] `I`,
+//!   [`QMGR_SCAN_DEFERRED`] `D`, [`QMGR_FLUSH_ALL`] `A` (deferred mail,
+//!   ignoring retry times), [`QMGR_FORGET_DEAD`] `F`, [`WAKEUP`] `W`.
+//!
+//! DIAGNOSTICS
+//!   A failure is returned for the caller to log as a warning; a missed
+//!   trigger is never fatal, since every trigger service also wakes up on
+//!   its master.cf timer.
+use std::io::{self, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+/// qmgr: scan the incoming queue.
+pub const QMGR_SCAN_INCOMING: u8 = b'I';
+/// qmgr: scan the deferred queue (messages whose retry time has come).
+pub const QMGR_SCAN_DEFERRED: u8 = b'D';
+/// qmgr: scan the deferred queue ignoring retry times (`postqueue -f`).
+pub const QMGR_FLUSH_ALL: u8 = b'A';
+/// qmgr: forget which destinations were found dead.
+pub const QMGR_FORGET_DEAD: u8 = b'F';
+/// Any trigger service: plain wake-up.
+pub const WAKEUP: u8 = b'W';
+
+/// Write `request` to the trigger endpoint `path` (a FIFO or a UNIX
+/// stream socket; relative paths are resolved against the current
+/// directory, which is `queue_directory` inside daemons).
+///
+/// Errors: the endpoint does not exist, nobody listens, or the write
+/// fails (a full FIFO counts as success: a wake-up is already pending).
+pub fn send(path: &Path, request: &[u8]) -> io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    if meta.file_type().is_fifo() {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(path)?;
+        match f.write(request) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e),
+        }
+    } else {
+        let mut s = UnixStream::connect(path)?;
+        s.set_write_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::net::UnixListener;
+
+    #[test]
+    fn socket_trigger_delivers_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("qmgr");
+        let l = UnixListener::bind(&p).unwrap();
+        send(&p, b"I").unwrap();
+        let (mut c, _) = l.accept().unwrap();
+        let mut buf = Vec::new();
+        c.read_to_end(&mut buf).unwrap();
+        assert_eq!(buf, b"I");
+    }
+
+    #[test]
+    fn fifo_trigger_without_reader_fails_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pickup");
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o622)).unwrap();
+        // No reader: O_NONBLOCK open of a FIFO for writing fails with ENXIO.
+        assert!(send(&p, b"W").is_err());
+        assert!(send(&dir.path().join("absent"), b"W").is_err());
+    }
+}
