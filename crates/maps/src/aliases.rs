@@ -120,8 +120,9 @@ fn is_word(t: &Tok) -> bool {
     !matches!(t, Tok::Op(_))
 }
 
-fn write_tok(out: &mut String, t: &Tok) {
+fn write_tok(out: &mut String, t: &Tok, unquote: bool) {
     match t {
+        Tok::Quoted(q) if unquote => out.push_str(&unescape(q)),
         Tok::Atom(a)
             if a.is_empty() || a.chars().any(|c| c.is_whitespace() || SPECIALS.contains(c)) =>
         {
@@ -145,10 +146,12 @@ fn write_tok(out: &mut String, t: &Tok) {
     }
 }
 
-fn externalize(toks: &[Tok]) -> String {
+/// Write `toks` back as text (see the module description); `unquote`
+/// writes quoted strings without their quotes (alias names).
+fn externalize(toks: &[Tok], unquote: bool) -> String {
     let mut out = String::new();
     for (i, t) in toks.iter().enumerate() {
-        write_tok(&mut out, t);
+        write_tok(&mut out, t, unquote);
         if *t == Tok::Op(',') {
             out.push(' ');
             continue;
@@ -165,7 +168,7 @@ fn externalize(toks: &[Tok]) -> String {
 /// Normalise an alias value as postalias(1) stores it (see the module
 /// description): `x ,y,   z` becomes `x, y, z`.
 pub fn normalize_value(value: &str) -> String {
-    externalize(&tokenize(value))
+    externalize(&tokenize(value), false)
 }
 
 /// Split an alias value or `.forward` line into destinations at the
@@ -179,7 +182,7 @@ pub fn split_destinations(value: &str) -> Vec<String> {
         match group {
             [] => {}
             [Tok::Quoted(q)] => out.push(unescape(q)),
-            g => out.push(externalize(g)),
+            g => out.push(externalize(g, false)),
         }
     }
     out
@@ -222,17 +225,15 @@ pub fn parse_line(line: &str) -> Result<(String, String), &'static str> {
     if name_toks.is_empty() || value_toks.is_empty() {
         return Err("need name:value pair");
     }
+    // A comma before the colon means this is no `name: value` line.
+    if name_toks.contains(&Tok::Op(',')) {
+        return Err("need name:value pair");
+    }
     if name_toks.contains(&Tok::Op('@')) {
         return Err("name must be local");
     }
-    let mut name = String::new();
-    for t in name_toks {
-        match t {
-            Tok::Quoted(q) => name.push_str(&unescape(q)),
-            other => write_tok(&mut name, other),
-        }
-    }
-    Ok((name, externalize(value_toks)))
+    let name = externalize(name_toks, true);
+    Ok((name, externalize(value_toks, false)))
 }
 
 /// Parse aliases(5) `text` read from `path`. Returns the entries in file
@@ -288,10 +289,11 @@ mod tests {
 
     #[test]
     fn names_and_errors() {
-        let text = "Root: admin, \"bob smith\"\n\"quoted name\": |\"/usr/bin/foo bar\"\nbad line\nF@x: foo\nx:\n: empty\nh : spaced\n";
+        let text = "Root: admin, \"bob smith\"\n\"quoted name\": |\"/usr/bin/foo bar\"\nbad line\nF@x: foo\nx:\n: empty\nh : spaced\nx ,y: bad\n\"a b\" c: d\na(c): g\n";
         let (entries, warnings) = parse_source("aliases", text);
         let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, vec!["Root", "quoted name", "h"]);
+        // Names observed with Postfix 3.7's postalias.
+        assert_eq!(names, vec!["Root", "quoted name", "h", "a b c", "a (c)"]);
         assert_eq!(entries[1].value, "|\"/usr/bin/foo bar\"");
         assert_eq!(
             warnings,
@@ -300,6 +302,7 @@ mod tests {
                 "aliases, line 4: name must be local",
                 "aliases, line 5: need name:value pair",
                 "aliases, line 6: need name:value pair",
+                "aliases, line 8: need name:value pair",
             ]
         );
     }

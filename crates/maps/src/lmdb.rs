@@ -16,7 +16,9 @@
 //!   finds the file grown by another process adopts the new size.
 //!
 //!   A process opens each file once (LMDB's rule); opening the same table
-//!   twice shares the environment.
+//!   twice shares the environment. A handle keeps reading the file it
+//!   opened even after postmap renamed a new one into place; long-running
+//!   programs check [`Dict::changed`] and restart, as Postfix's do.
 //!
 //!   [`write_new`] writes a complete table into a fresh file, which
 //!   `postmap`/`postalias` then rename over the old one.
@@ -31,6 +33,8 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
+#[cfg(test)]
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -445,4 +449,133 @@ pub fn encode(text: &str, nul: NulMode) -> Vec<u8> {
 pub fn open_count() -> usize {
     let open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
     open.iter().filter(|(_, w)| w.strong_count() > 0).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mkmap::Builder;
+
+    fn build(base: &str, entries: &[(&str, &str)], flags: DictFlags) {
+        let mut b = Builder::new(base, flags);
+        for (k, v) in entries {
+            b.add(k, v);
+        }
+        b.commit(Some(0o644), false).unwrap();
+    }
+
+    #[test]
+    fn build_lookup_sequence_and_file_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("access").display().to_string();
+        build(
+            &base,
+            &[("Example.COM", "OK"), ("b", "REJECT no")],
+            DictFlags::default(),
+        );
+        // One file, no lock file, mode from the source's read bits.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("access.lmdb")]);
+        let meta = std::fs::metadata(format!("{base}.lmdb")).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o644);
+        let d = LmdbDict::open(&base, DictFlags::default()).unwrap();
+        assert_eq!(d.lookup("EXAMPLE.com").unwrap().as_deref(), Some("OK"));
+        assert_eq!(d.lookup("nope").unwrap(), None);
+        assert_eq!(
+            d.sequence().unwrap(),
+            vec![
+                ("b".to_string(), "REJECT no".to_string()),
+                ("example.com".to_string(), "OK".to_string())
+            ]
+        );
+        // Keys and values are stored NUL-terminated, as Postfix writes them.
+        let raw = std::fs::read(format!("{base}.lmdb")).unwrap();
+        assert!(raw.windows(12).any(|w| w == b"example.com\0"));
+    }
+
+    #[test]
+    fn update_delete_duplicates_and_growth() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("t").display().to_string();
+        build(&base, &[("a", "1")], DictFlags::default());
+        let small = DictFlags {
+            write: true,
+            lmdb_map_size: 8 * 4096,
+            ..DictFlags::default()
+        };
+        let mut d = LmdbDict::open(&base, small).unwrap();
+        assert_eq!(d.update("a", "2").unwrap(), Updated::Duplicate);
+        assert_eq!(d.lookup("a").unwrap().as_deref(), Some("1"));
+        // Far more than 32 KiB: the map must grow.
+        let big = "x".repeat(1000);
+        for i in 0..300 {
+            assert_eq!(d.update(&format!("k{i}"), &big).unwrap(), Updated::Stored);
+        }
+        assert_eq!(d.lookup("k299").unwrap().as_deref(), Some(big.as_str()));
+        assert!(d.delete("a").unwrap());
+        assert!(!d.delete("a").unwrap());
+        drop(d);
+        let mut r = LmdbDict::open(
+            &base,
+            DictFlags {
+                write: true,
+                dup: DupMode::Replace,
+                ..DictFlags::default()
+            },
+        )
+        .unwrap();
+        r.update("k1", "new").unwrap();
+        assert_eq!(r.lookup("k1").unwrap().as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn tables_without_nul_are_read_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("n").display().to_string();
+        build(
+            &base,
+            &[("key", "value")],
+            DictFlags {
+                nul: NulMode::Exclude,
+                ..DictFlags::default()
+            },
+        );
+        let d = LmdbDict::open(&base, DictFlags::default()).unwrap();
+        assert_eq!(d.lookup("key").unwrap().as_deref(), Some("value"));
+        let strict = LmdbDict::open(
+            &base,
+            DictFlags {
+                nul: NulMode::Include,
+                ..DictFlags::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(strict.lookup("key").unwrap(), None);
+    }
+
+    #[test]
+    fn rebuild_is_seen_as_a_change_and_keeps_the_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("c").display().to_string();
+        build(&base, &[("a", "1")], DictFlags::default());
+        std::fs::set_permissions(
+            format!("{base}.lmdb"),
+            std::fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        let d = LmdbDict::open(&base, DictFlags::default()).unwrap();
+        assert!(!d.changed());
+        build(&base, &[("a", "2")], DictFlags::default());
+        assert!(d.changed());
+        assert_eq!(
+            std::fs::metadata(format!("{base}.lmdb")).unwrap().mode() & 0o777,
+            0o640
+        );
+        drop(d);
+        let fresh = LmdbDict::open(&base, DictFlags::default()).unwrap();
+        assert_eq!(fresh.lookup("a").unwrap().as_deref(), Some("2"));
+    }
 }
