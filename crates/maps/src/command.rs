@@ -123,8 +123,7 @@ pub fn parse_args(program: Program, args: &[String]) -> Result<Options, String> 
             only_files = true;
             continue;
         }
-        let mut chars = arg[1..].char_indices();
-        while let Some((i, c)) = chars.next() {
+        for (i, c) in arg[1..].char_indices() {
             if matches!(c, 'c' | 'd' | 'q') && program != Program::Newaliases || c == 'c' {
                 let rest = &arg[1 + i + 1..];
                 let value = if rest.is_empty() {

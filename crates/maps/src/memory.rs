@@ -95,7 +95,7 @@ impl MemoryDict {
     /// Errors: [`DictError::BadName`] with Postfix's wording.
     pub fn inline(body: &str, flags: DictFlags) -> Result<MemoryDict, DictError> {
         let spec = format!("inline:{body}");
-        let need = || format!("need \"inline:{{name=value...}}\"");
+        let need = || "need \"inline:{name=value...}\"".to_string();
         let items = braced_items(body)
             .ok_or_else(|| DictError::BadName(format!("bad syntax: \"{spec}\"; {}", need())))?;
         if items.is_empty() {

@@ -74,7 +74,7 @@ impl Builder {
 
     /// [`Builder::add`] without case folding (postalias's `YP_*` entries).
     pub fn add_exact(&mut self, key: &str, value: &str) -> bool {
-        let k = encode(&key, self.flags.nul);
+        let k = encode(key, self.flags.nul);
         if self.entries.contains_key(&k) {
             match self.flags.dup {
                 DupMode::Warn => {

@@ -240,13 +240,13 @@ mod tests {
             "user",
             "@example.com",
         ];
-        for skip in 0..order.len() {
+        for (skip, want) in order.iter().enumerate() {
             let entries: Vec<&str> = all.split(", ").skip(skip).collect();
             let m = maps(&entries.join(", "));
             let found = find_address(&m, "user+foo@example.com", "+", true)
                 .unwrap()
                 .unwrap();
-            assert_eq!(found.key, order[skip]);
+            assert_eq!(found.key, *want);
             let expect_ext = matches!(skip, 1 | 3 | 4);
             assert_eq!(found.extension.is_some(), expect_ext, "{found:?}");
         }
@@ -292,13 +292,13 @@ mod tests {
             "user+foo@",
             "user@",
         ];
-        for skip in 0..order.len() {
+        for (skip, want) in order.iter().enumerate() {
             let entries: Vec<&str> = all.split(", ").skip(skip).collect();
             let m = maps(&entries.join(", "));
             let found = find_access_address(&m, "user+foo@example.com", "+", false)
                 .unwrap()
                 .unwrap();
-            assert_eq!(found.key, order[skip]);
+            assert_eq!(found.key, *want);
         }
     }
 

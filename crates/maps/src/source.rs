@@ -36,14 +36,11 @@ pub fn logical_lines(text: &str) -> Vec<LogicalLine> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
+        // A continuation with nothing to continue starts a line.
         if line.starts_with(|c: char| c.is_whitespace()) {
-            match current.as_mut() {
-                Some(cur) => {
-                    cur.text.push_str(line);
-                    continue;
-                }
-                // A continuation with nothing to continue starts a line.
-                None => {}
+            if let Some(cur) = current.as_mut() {
+                cur.text.push_str(line);
+                continue;
             }
         }
         if let Some(done) = current.take() {
@@ -91,11 +88,7 @@ pub fn split_key_value(line: &str) -> Result<(String, String), EntryError> {
         let mut end = None;
         while let Some((i, c)) = chars.next() {
             match c {
-                '\\' => {
-                    if chars.next().is_none() {
-                        return Err(EntryError::Unbalanced);
-                    }
-                }
+                '\\' if chars.next().is_none() => return Err(EntryError::Unbalanced),
                 '"' => {
                     end = Some(1 + i + 1);
                     break;
