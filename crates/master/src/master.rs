@@ -351,7 +351,7 @@ impl Master {
                 return;
             }
         };
-        for w in &loaded.warnings {
+        for w in loaded.config.unimplemented().iter().chain(&loaded.warnings) {
             msg_warn!("{w}");
         }
         self.generation = self.generation.wrapping_add(1);
