@@ -363,3 +363,21 @@ fn content_reader_streams() {
     }
     assert_eq!(out, content);
 }
+
+#[test]
+fn a_file_built_from_the_format_document_parses() {
+    // fuzz/seeds/queue_file/seed1 was made by a script that follows
+    // doc/QUEUE_FORMAT.md only.
+    let img = include_bytes!("../../../fuzz/seeds/queue_file/seed1");
+    let (env, content) = check_image(img).unwrap();
+    assert_eq!(env.sender, "a@b");
+    assert_eq!(env.dsn_ret, Some(DsnRet::Hdrs));
+    let r: Vec<(&str, bool)> = env
+        .recipients
+        .iter()
+        .map(|r| (r.address.as_str(), r.done))
+        .collect();
+    assert_eq!(r, vec![("b@x", false), ("c@x", true), ("d@x", false)]);
+    assert_eq!(env.recipients[0].notify, DsnNotify(6));
+    assert_eq!(content, b"Subject: x\n\nabcdef\n");
+}
