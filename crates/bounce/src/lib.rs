@@ -1,0 +1,3 @@
+//! NAME
+//!   bounce - delivery status notifications (work in progress)
+#![forbid(unsafe_code)]

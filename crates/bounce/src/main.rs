@@ -1,0 +1,4 @@
+//! NAME
+//!   bounce - the bounce service (work in progress)
+#![forbid(unsafe_code)]
+fn main() {}
