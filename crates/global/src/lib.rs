@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attr;
+pub mod cleanup_client;
 pub mod config;
 pub mod expand;
 pub mod host;
