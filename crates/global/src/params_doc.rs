@@ -23,6 +23,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("default_database_type", "The table type postmap and postalias use for a file given without type:; Postern builds lmdb only."),
     ("default_process_limit", "The maxproc used for a master.cf service whose column 7 is '-'."),
     ("default_transport", "transport:nexthop for recipients in no local, virtual or relay domain."),
+    ("delay_logging_resolution_limit", "Digits after the decimal point (0..6) in the delay= and delays= values of delivery log lines."),
     ("empty_address_recipient", "The local part that the null recipient address resolves to (at $myhostname)."),
     ("hash_queue_depth", "The number of one-character subdirectory levels of the queues named in hash_queue_names; long queue IDs hash on their microseconds in hexadecimal."),
     ("hash_queue_names", "The queue directories that are split into hashed subdirectories."),
