@@ -28,6 +28,7 @@
 use crate::errors::Outcome;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::{Gid, Pid, Uid};
+
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -147,7 +148,7 @@ pub fn run(
         .unwrap_or_else(|| PathBuf::from("/"));
     cmd.current_dir(cwd);
     if let Some((uid, gid)) = spec.ids {
-        if Uid::effective().is_root() {
+        if crate::privs::enabled() {
             cmd.uid(uid.as_raw()).gid(gid.as_raw());
         }
     }

@@ -123,7 +123,7 @@ pub fn prefix(opts: &CopyOptions, when: DateTime<Local>) -> String {
 /// Copy `content` (the queue file's content: headers, empty line, body,
 /// LF line ends) to `out` per `opts`, dated `when`. Returns the number
 /// of bytes written. Errors: I/O errors of either side.
-pub fn copy_message<R: BufRead, W: Write>(
+pub fn copy_message<R: BufRead, W: Write + ?Sized>(
     mut content: R,
     out: &mut W,
     opts: &CopyOptions,
