@@ -13,6 +13,7 @@ pub mod lock;
 pub mod maildir;
 pub mod mbox;
 pub mod privs;
+pub mod serve;
 pub mod settings;
 pub mod state;
 
