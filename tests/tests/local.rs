@@ -1,0 +1,287 @@
+//! System tests of local(8) on a real instance: master runs the `local`
+//! service; the tests write a queue file with the `queue` crate and send
+//! a hand-built delivery request to `private/local`, as qmgr does, then
+//! check the reply, the mailboxes and the log. They need root (local
+//! delivers as the recipients) and create dedicated users
+//! `postern-t-*` with homes under /tmp; without root they are skipped
+//! with a message.
+use deliver::{DeliveryRequest, RequestRecipient};
+use queue::{QueueDir, QueueWriter, Recipient};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+use testkit::Instance;
+
+const HOMES: &str = "/tmp/postern-test-homes";
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Create user `name` with home `HOMES/name` (idempotent); returns the home.
+fn user(name: &str) -> PathBuf {
+    let home = Path::new(HOMES).join(name);
+    std::fs::create_dir_all(HOMES).unwrap();
+    let _ = Command::new("useradd")
+        .args(["-M", "-d", home.to_str().unwrap(), "-s", "/bin/sh", name])
+        .stderr(std::process::Stdio::null())
+        .status();
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let u = nix::unistd::User::from_name(name)
+        .unwrap()
+        .expect("useradd made the user");
+    nix::unistd::chown(&home, Some(u.uid), Some(u.gid)).unwrap();
+    home
+}
+
+struct Setup {
+    inst: Instance,
+    spool: tempfile::TempDir,
+}
+
+fn start(extra: &str) -> Setup {
+    let spool = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        spool.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+    let inst = Instance::builder()
+        .master_cf_line("local unix - n n - - local")
+        .main_cf(&format!(
+            "myhostname = test.example\nmydestination = $myhostname, localhost\n\
+             mail_spool_directory = {}\nalias_maps =\n{extra}",
+            spool.path().display()
+        ))
+        .start();
+    Setup { inst, spool }
+}
+
+fn qdir(inst: &Instance) -> QueueDir {
+    QueueDir::new(inst.queue_dir(), &["deferred", "defer"], 1)
+}
+
+/// Queue a message in `active` and send a delivery request for `rcpts`.
+fn deliver(
+    inst: &Instance,
+    sender: &str,
+    rcpts: &[&str],
+    content: &str,
+) -> (String, deliver::AgentReply) {
+    let q = qdir(inst);
+    let mut w = QueueWriter::create(&q, queue::ACTIVE).expect("create queue file");
+    w.set_sender(sender).unwrap();
+    for r in rcpts {
+        w.add_recipient(&Recipient::new(r)).unwrap();
+    }
+    w.write_content(content.as_bytes()).unwrap();
+    let id = w.commit().unwrap();
+    let req = DeliveryRequest {
+        queue_name: queue::ACTIVE.into(),
+        queue_id: id.clone(),
+        transport: "local".into(),
+        nexthop: "test.example".into(),
+        sender: sender.into(),
+        envid: None,
+        ret: None,
+        arrival: SystemTime::now(),
+        active: SystemTime::now(),
+        flags: 0,
+        recipients: rcpts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RequestRecipient {
+                index: i,
+                address: (*r).into(),
+                orcpt: None,
+                notify: queue::DsnNotify::NONE,
+                orig: Some((*r).into()),
+            })
+            .collect(),
+    };
+    let sock = inst.queue_dir().join("private/local");
+    let mut s = testkit::wait_until(Duration::from_secs(20), || UnixStream::connect(&sock).ok())
+        .expect("connect to private/local");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let reply = deliver::send_request(&mut s, &req).expect("delivery reply");
+    (id.as_str().to_string(), reply)
+}
+
+macro_rules! need_root {
+    () => {
+        if !is_root() {
+            eprintln!("skipped: local(8) system tests need root");
+            return;
+        }
+    };
+}
+
+#[test]
+fn mbox_and_unknown_user() {
+    need_root!();
+    user("postern-t-mbox");
+    let s = start("");
+    let (id, reply) = deliver(
+        &s.inst,
+        "sender@example.org",
+        &["postern-t-mbox@test.example", "nosuchuser@test.example"],
+        "Subject: mbox test\n\nFrom the body\n",
+    );
+    assert_eq!(reply.status, 0, "{reply:?}");
+    let mbox = std::fs::read_to_string(s.spool.path().join("postern-t-mbox")).unwrap();
+    assert!(mbox.starts_with("From sender@example.org  "), "{mbox}");
+    assert!(
+        mbox.contains(
+            "Delivered-To: postern-t-mbox@test.example\nSubject: mbox test\n\n>From the body\n\n"
+        ),
+        "{mbox}"
+    );
+    let meta = std::fs::metadata(s.spool.path().join("postern-t-mbox")).unwrap();
+    let u = nix::unistd::User::from_name("postern-t-mbox")
+        .unwrap()
+        .unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), u.uid.as_raw());
+    s.inst.wait_for_log(
+        &format!("{id}: to=<postern-t-mbox@test.example>, relay=local, delay="),
+        Duration::from_secs(20),
+    );
+    let line = s.inst.wait_for_log(
+        "status=bounced (unknown user: \"nosuchuser\")",
+        Duration::from_secs(20),
+    );
+    assert!(line.contains("dsn=5.1.1"), "{line}");
+    let log = s.inst.log();
+    assert!(log.contains("status=sent (delivered to mailbox)"), "{log}");
+    let bounce_log = std::fs::read_to_string(
+        qdir(&s.inst)
+            .path(queue::BOUNCE, &queue::QueueId::parse(&id).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        bounce_log.contains("rcpt=nosuchuser@test.example"),
+        "{bounce_log}"
+    );
+    assert!(bounce_log.contains("dsn_status=5.1.1"), "{bounce_log}");
+}
+
+#[test]
+fn maildir_delivery_as_the_user() {
+    need_root!();
+    let home = user("postern-t-md");
+    let s = start("home_mailbox = Maildir/\n");
+    let (id, reply) = deliver(
+        &s.inst,
+        "sender@example.org",
+        &["postern-t-md@test.example"],
+        "Subject: md\n\nhi\n",
+    );
+    assert_eq!(reply.status, 0, "{reply:?}");
+    s.inst.wait_for_log(
+        &format!("{id}: to=<postern-t-md@test.example>"),
+        Duration::from_secs(20),
+    );
+    let new: Vec<_> = std::fs::read_dir(home.join("Maildir/new"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(new.len(), 1);
+    let name = new[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        name.contains(".V") && name.contains('I') && name.ends_with(".test.example"),
+        "{name}"
+    );
+    let text = std::fs::read_to_string(&new[0]).unwrap();
+    assert!(
+        text.starts_with("Return-Path: <sender@example.org>\n"),
+        "{text}"
+    );
+    let u = nix::unistd::User::from_name("postern-t-md")
+        .unwrap()
+        .unwrap();
+    let meta = std::fs::metadata(&new[0]).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), u.uid.as_raw());
+    assert!(s.inst.log().contains("status=sent (delivered to maildir)"));
+}
+
+#[test]
+fn alias_to_two_users_and_a_command() {
+    need_root!();
+    user("postern-t-a1");
+    user("postern-t-a2");
+    let out = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        out.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+    let aliases_dir = tempfile::tempdir().unwrap();
+    let aliases = aliases_dir.path().join("aliases");
+    let outfile = out.path().join("cmd-out");
+    std::fs::write(
+        &aliases,
+        format!(
+            "team: postern-t-a1, postern-t-a2, \"|cat > {}\"\n",
+            outfile.display()
+        ),
+    )
+    .unwrap();
+    let s = start(&format!("alias_maps = lmdb:{}\n", aliases.display()));
+    let st = Command::new(s.inst.bin().join("postalias"))
+        .arg("-c")
+        .arg(s.inst.config_dir())
+        .arg(format!("lmdb:{}", aliases.display()))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (id, reply) = deliver(
+        &s.inst,
+        "sender@example.org",
+        &["team@test.example"],
+        "Subject: team\n\nhello team\n",
+    );
+    assert_eq!(reply.status, 0, "{reply:?}");
+    s.inst.wait_for_log(
+        "status=sent (delivered to command: cat > ",
+        Duration::from_secs(20),
+    );
+    let log = s.inst.log();
+    assert!(
+        log.contains(&format!(
+            "{id}: to=<postern-t-a1@test.example>, orig_to=<team@test.example>, relay=local"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "{id}: to=<postern-t-a2@test.example>, orig_to=<team@test.example>, relay=local"
+        )),
+        "{log}"
+    );
+    for u in ["postern-t-a1", "postern-t-a2"] {
+        let m = std::fs::read_to_string(s.spool.path().join(u)).unwrap();
+        assert!(m.contains("X-Original-To: team@test.example\n"), "{m}");
+        assert!(m.contains("hello team"), "{m}");
+    }
+    let got = std::fs::read_to_string(&outfile).unwrap();
+    assert!(
+        got.contains("Delivered-To: team@test.example\nSubject: team\n\nhello team\n"),
+        "{got}"
+    );
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let meta = std::fs::metadata(&outfile).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&meta),
+        nobody.uid.as_raw()
+    );
+    // The recipient is done: the queue file has no pending recipient left.
+    let qf = queue::QueueFile::open_readonly(
+        &qdir(&s.inst),
+        queue::ACTIVE,
+        &queue::QueueId::parse(&id).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(qf.envelope().pending().count(), 0);
+}
