@@ -83,17 +83,18 @@ pub const STAT_RCPT: i32 = 32;
 pub const STAT_DEFER: i32 = 64;
 
 /// The default reason text for status bits, enhanced status code first
-/// (Postfix's cleanup_strerror with our texts). The most serious bit
-/// wins, in Postfix's order.
+/// (Postfix's cleanup_strerror codes and texts; smtpd replies
+/// `552 5.3.4 Error: message file too big`). The most serious bit wins,
+/// in Postfix's order.
 pub fn status_reason(status: i32) -> &'static str {
     const MAP: &[(i32, &str)] = &[
-        (STAT_DEFER, "4.7.1 Service unavailable"),
-        (STAT_BAD, "4.3.0 Internal protocol error"),
-        (STAT_RCPT, "5.1.0 No recipients specified"),
-        (STAT_HOPS, "5.4.6 Too many hops"),
-        (STAT_SIZE, "5.3.4 Message file too big"),
-        (STAT_CONT, "5.7.1 Message content rejected"),
-        (STAT_WRITE, "4.3.0 Queue file write error"),
+        (STAT_DEFER, "4.7.1 service unavailable"),
+        (STAT_BAD, "4.3.0 internal protocol error"),
+        (STAT_RCPT, "5.1.0 no recipients specified"),
+        (STAT_HOPS, "5.4.0 too many hops"),
+        (STAT_SIZE, "5.3.4 message file too big"),
+        (STAT_CONT, "5.7.1 message content rejected"),
+        (STAT_WRITE, "4.3.0 queue file write error"),
     ];
     MAP.iter()
         .find(|(bit, _)| status & bit != 0)
@@ -152,6 +153,8 @@ pub struct Submission {
     pub rewrite_context: String,
     /// `7bit` or `8bit`.
     pub encoding: Option<String>,
+    /// The sender's full name (`sendmail -F`), used in an added `From:`.
+    pub fullname: Option<String>,
     /// The sender asked for SMTPUTF8.
     pub smtputf8: bool,
     /// SASL mechanism.
@@ -197,6 +200,7 @@ impl Submission {
             ("helo_name", &self.helo_name),
             ("protocol_name", &self.protocol_name),
             ("encoding", &self.encoding),
+            ("fullname", &self.fullname),
             ("sasl_method", &self.sasl_method),
             ("sasl_username", &self.sasl_username),
             ("sasl_sender", &self.sasl_sender),
@@ -250,7 +254,7 @@ pub enum CleanupError {
     Rejected {
         /// Status bits ([`STAT_SIZE`], ...).
         status: i32,
-        /// Enhanced status code and text, e.g. `5.3.4 Message file too big`.
+        /// Enhanced status code and text, e.g. `5.3.4 message file too big`.
         reason: String,
     },
 }
@@ -525,13 +529,13 @@ mod tests {
         let (_d, path, t) = fake(
             Attrs::new()
                 .put_int("status", STAT_SIZE as i64)
-                .put_str("reason", "5.3.4 Message file too big"),
+                .put_str("reason", "5.3.4 message file too big"),
         );
         let mut s = CleanupSession::open(&path, Duration::from_secs(10)).unwrap();
         s.envelope(&Submission::local()).unwrap();
         let e = s.finish().unwrap_err();
         assert_eq!(e.status(), STAT_SIZE);
-        assert_eq!(e.reason(), "5.3.4 Message file too big");
+        assert_eq!(e.reason(), "5.3.4 message file too big");
         assert!(!e.is_temporary());
         t.join().unwrap();
     }
@@ -541,11 +545,11 @@ mod tests {
         let (_d, path, t) = fake(Attrs::new().put_int("status", STAT_HOPS as i64));
         let mut s = CleanupSession::open(&path, Duration::from_secs(10)).unwrap();
         s.envelope(&Submission::local()).unwrap();
-        assert_eq!(s.finish().unwrap_err().reason(), "5.4.6 Too many hops");
+        assert_eq!(s.finish().unwrap_err().reason(), "5.4.0 too many hops");
         t.join().unwrap();
         assert_eq!(
             status_reason(STAT_WRITE | STAT_SIZE),
-            "5.3.4 Message file too big"
+            "5.3.4 message file too big"
         );
         assert_eq!(status_reason(0), "2.0.0 Success");
     }

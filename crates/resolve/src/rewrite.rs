@@ -36,10 +36,11 @@
 use global::{Config, ConfigError};
 
 /// Which rewriting rules apply (Postfix's `local` and `remote` rule sets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Context {
     /// Mail from local submission (sendmail, pickup) and every envelope
-    /// address: append `$myorigin` / `$mydomain`.
+    /// address: append `$myorigin` / `$mydomain`. The default.
+    #[default]
     Local,
     /// Header addresses in mail from remote SMTP clients: append
     /// `$remote_header_rewrite_domain`, or nothing when it is empty.

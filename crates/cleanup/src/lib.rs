@@ -1,0 +1,41 @@
+//! NAME
+//!   cleanup - canonicalize and enqueue a message (the library behind cleanup(8))
+//!
+//! SYNOPSIS
+//!   let state = cleanup::State::from_config(&cfg)?;   // before the chroot
+//!   cleanup::serve(&state, &mut client_stream);        // per client
+//!
+//! DESCRIPTION
+//!   The cleanup service takes one message per connection from its
+//!   clients (smtpd, pickup, bounce, local) over the protocol of
+//!   doc/PIPELINE.md, writes it to the `incoming` queue in canonical form,
+//!   and wakes qmgr. Modules:
+//!
+//!   - [`session`]: the protocol and the queue file.
+//!   - [`protocol`]: envelope decoding and content chunks.
+//!   - [`headers`]: the primary message headers.
+//!   - [`addrlist`]: addresses inside header values.
+//!   - [`mapping`]: canonical(5) and virtual(5) mapping.
+//!   - [`maildate`]: the `Date:` format.
+//!   - [`settings`]: parameters and tables.
+//!
+//!   Who logs what: cleanup logs `ID: message-id=<...>` (and
+//!   `resent-message-id=`), its warnings and rejects; smtpd logs
+//!   `ID: client=host[addr]` and pickup `ID: uid=N from=<sender>` before
+//!   they send the message; qmgr logs `ID: from=<...>, size=N, nrcpt=N
+//!   (queue active)`.
+//!
+//! SEE ALSO
+//!   cleanup(8), doc/PIPELINE.md, doc/QUEUE_FORMAT.md.
+#![forbid(unsafe_code)]
+
+pub mod addrlist;
+pub mod headers;
+pub mod maildate;
+pub mod mapping;
+pub mod protocol;
+pub mod session;
+pub mod settings;
+
+pub use session::serve;
+pub use settings::State;
