@@ -234,7 +234,7 @@ impl Bounce {
         let records: Vec<DsnRecord> = self
             .latest_deferrals(id)?
             .into_iter()
-            .filter(|r| r.rcpt_index.map_or(true, |i| pending.contains(&i)))
+            .filter(|r| r.rcpt_index.is_none_or(|i| pending.contains(&i)))
             .collect();
         if records.is_empty() {
             return Ok(());

@@ -134,12 +134,16 @@ impl Daemon {
     }
 
     /// Serve one delivery request on `stream`.
+    // reason: the handler's error type is fixed by deliver::agent_serve.
+    #[allow(clippy::result_large_err)]
     pub fn serve<S: Read + Write>(&self, stream: &mut S) {
         if let Err(e) = deliver::agent_serve(stream, &self.env, |d| self.handle(d)) {
             msg_warn!("delivery request: {e}");
         }
     }
 
+    // reason: the handler's error type is fixed by deliver::agent_serve.
+    #[allow(clippy::result_large_err)]
     fn handle(&self, d: &mut Delivery<'_>) -> Result<(), Dsn> {
         let content = d
             .queue_file()
