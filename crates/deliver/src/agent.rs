@@ -22,10 +22,10 @@
 //!   with a [`Delivery`]. The handler reports each recipient, by its
 //!   position `pos` in `request().recipients`, exactly once:
 //!
-//!   - [`Delivery::sent`]: logs
-//!     `ID: to=<rcpt>, orig_to=<orig>, relay=R, delay=D, delays=a/b/c/d, dsn=2.0.0, status=sent (reason)`
-//!     (`orig_to` only when the original address differs), then marks the
-//!     recipient done in the queue file (fsynced).
+//!   - [`Delivery::sent`] logs the line below (`orig_to` only when the
+//!     original address differs), then marks the recipient done in the
+//!     queue file (fsynced):
+//!     `ID: to=<rcpt>, orig_to=<orig>, relay=R, delay=D, delays=a/b/c/d, dsn=2.0.0, status=sent (reason)`.
 //!   - [`Delivery::bounce`]: appends a `failed` record to `bounce/ID`
 //!     (fsynced), logs `status=bounced (reason)`, marks the recipient done.
 //!   - [`Delivery::defer`]: appends a `delayed` record to `defer/ID`, logs

@@ -31,6 +31,7 @@
 
 pub mod agent;
 pub mod bounce_client;
+pub mod builtin;
 pub mod delay;
 pub mod dsn;
 pub mod dsn_log;
