@@ -11,7 +11,9 @@
 
 pub mod attr;
 pub mod cleanup_client;
+pub mod cmdlog;
 pub mod config;
+pub mod confcheck;
 pub mod expand;
 pub mod host;
 pub mod main_cf;
@@ -20,6 +22,7 @@ pub mod master_cf;
 pub mod master_proto;
 pub mod params;
 pub mod params_doc;
+pub mod showq;
 pub mod trigger;
 
 pub use config::{Config, ConfigError};

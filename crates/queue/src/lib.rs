@@ -38,6 +38,7 @@ pub mod envelope;
 pub mod error;
 pub mod file;
 pub mod id;
+pub mod maildrop;
 pub mod parse;
 pub mod record;
 pub mod writer;

@@ -67,6 +67,7 @@ pub struct QueueWriter {
     have_sender: bool,
     size: SizeRecord,
     done: bool,
+    ready_mode: u32,
 }
 
 /// The last time handed out by this process, in microseconds, so IDs of
@@ -168,10 +169,24 @@ impl QueueWriter {
                 ..SizeRecord::default()
             },
             done: false,
+            ready_mode: MODE_READY,
         };
         w.put(rtype::SIZE, &w.size.encode())?;
         w.put(rtype::WARN, &encode_warn(0))?;
         Ok(w)
+    }
+
+    /// Make [`QueueWriter::commit`] give the file `mode` (which must
+    /// include 0700, the "complete" mark) instead of 0700: postdrop's
+    /// maildrop files are 0744 so that pickup, running as `mail_owner`,
+    /// can read a file owned by the submitting user. Errors: `mode`
+    /// lacks 0700 or has bits outside 0777.
+    pub fn set_ready_mode(&mut self, mode: u32) -> Result<()> {
+        if mode & MODE_READY != MODE_READY || mode & !0o777 != 0 {
+            return Err(QueueError::Usage(format!("bad ready mode {mode:o}")));
+        }
+        self.ready_mode = mode;
+        Ok(())
     }
 
     /// The new file's queue ID.
@@ -376,7 +391,7 @@ impl QueueWriter {
         // The SIZE payload starts after its type and one length byte.
         f.write_all_at(&self.size.encode(), 2).map_err(io_err(&p))?;
         f.sync_all().map_err(io_err(&p))?;
-        f.set_permissions(fs::Permissions::from_mode(MODE_READY))
+        f.set_permissions(fs::Permissions::from_mode(self.ready_mode))
             .map_err(io_err(&p))?;
         f.sync_all().map_err(io_err(&p))?;
         sync_dir(p.parent().unwrap_or(Path::new(".")))

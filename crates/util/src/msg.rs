@@ -62,6 +62,15 @@ struct State {
     verbose: u32,
 }
 
+/// Exit status of a `fatal:` message (1 unless [`set_fatal_status`]).
+static FATAL_STATUS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
+
+/// Make `fatal:` messages exit with `status` instead of 1 (sendmail and
+/// postdrop use `EX_TEMPFAIL`, 75, as Postfix's do).
+pub fn set_fatal_status(status: i32) {
+    FATAL_STATUS.store(status, std::sync::atomic::Ordering::Relaxed);
+}
+
 static STATE: Mutex<State> = Mutex::new(State {
     ident: String::new(),
     hostname: String::new(),
@@ -193,7 +202,7 @@ pub fn log(severity: Severity, text: &str) {
         }
     });
     match severity {
-        Severity::Fatal => std::process::exit(1),
+        Severity::Fatal => std::process::exit(FATAL_STATUS.load(std::sync::atomic::Ordering::Relaxed)),
         Severity::Panic => std::process::abort(),
         _ => {}
     }

@@ -113,3 +113,29 @@ mod tests {
         assert_eq!(parse_bool("maybe"), None);
     }
 }
+
+/// `text` without the ` (os error N)` that Rust appends to system error
+/// messages, so a wrapped error reads like Postfix's `%m` (`open x: No
+/// such file or directory`).
+pub fn strip_os_error(text: &str) -> String {
+    let mut out = text.to_string();
+    while let Some(start) = out.find(" (os error ") {
+        match out[start..].find(')') {
+            Some(end) => out.replace_range(start..start + end + 1, ""),
+            None => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod strip_tests {
+    #[test]
+    fn strips_every_os_error_suffix() {
+        assert_eq!(
+            super::strip_os_error("open a: No such file or directory (os error 2): x (os error 13)"),
+            "open a: No such file or directory: x"
+        );
+        assert_eq!(super::strip_os_error("plain"), "plain");
+    }
+}

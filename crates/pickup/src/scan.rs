@@ -1,0 +1,260 @@
+//! NAME
+//!   scan - pickup's maildrop scan and its hand-off to cleanup
+//!
+//! DESCRIPTION
+//!   [`Pickup::scan`] walks `maildrop` once and passes each complete file
+//!   to cleanup ([`Pickup::pick`]); see pickup(8) in main.rs for the
+//!   rules. The scan stops early when cleanup cannot be reached, so a
+//!   dead cleanup costs one warning per wake-up, not one per file.
+use global::cleanup_client::{CleanupSession, Submission, SubmitRecipient, FLAG_BOUNCE};
+use queue::{DsnRet, Envelope, QueueDir, QueueError, QueueFile, QueueId, CORRUPT, MAILDROP};
+use skeleton::Context;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, SystemTime};
+use util::strings::strip_os_error;
+use util::{msg_info, msg_warn};
+
+/// An incomplete maildrop file older than this is debris of a postdrop
+/// that died.
+const STALE: Duration = Duration::from_secs(24 * 3600);
+
+/// pickup's state.
+#[derive(Debug)]
+pub struct Pickup {
+    /// The queue, relative to the working directory (`queue_directory`).
+    pub qdir: QueueDir,
+    /// `mail_owner`'s user ID, when it exists.
+    pub owner_uid: Option<u32>,
+}
+
+/// What became of one file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Queued by cleanup and removed from maildrop.
+    Queued,
+    /// Left alone (being written, vanished, or moved aside).
+    Skipped,
+    /// cleanup is not available: stop this scan.
+    CleanupDown,
+}
+
+fn plain(e: impl std::fmt::Display) -> String {
+    strip_os_error(&e.to_string())
+}
+
+/// The submission for `env`: pending recipients only; client and
+/// protocol attributes only when `trusted`.
+pub fn submission(env: &Envelope, trusted: bool) -> Submission {
+    let mut s = Submission::local();
+    s.flags = FLAG_BOUNCE;
+    s.sender = env.sender.clone();
+    s.recipients = env
+        .pending()
+        .map(|(_, r)| SubmitRecipient {
+            address: r.address.clone(),
+            orcpt: r.orcpt.clone(),
+            notify: r.notify.0,
+        })
+        .collect();
+    s.envid = env.dsn_envid.clone();
+    s.ret = env.dsn_ret.map(|r| match r {
+        DsnRet::Full => "full".to_string(),
+        DsnRet::Hdrs => "hdrs".to_string(),
+    });
+    s.encoding = env.attr("encoding").map(str::to_string);
+    if let Some(f) = env.attr("full_name") {
+        s.extra.push(("full_name".into(), f.to_string()));
+    }
+    if trusted {
+        for (n, v) in &env.attrs {
+            let v = Some(v.clone());
+            match n.as_str() {
+                "log_client" => s.log_client = v,
+                "client_name" => s.client_name = v,
+                "client_address" => s.client_address = v,
+                "client_port" => s.client_port = v,
+                "helo_name" => s.helo_name = v,
+                "protocol_name" => s.protocol_name = v,
+                "sasl_method" => s.sasl_method = v,
+                "sasl_username" => s.sasl_username = v,
+                "sasl_sender" => s.sasl_sender = v,
+                _ => {}
+            }
+        }
+    }
+    s
+}
+
+impl Pickup {
+    /// Scan `maildrop` once.
+    pub fn scan(&mut self, ctx: &Context) {
+        let ids = match self.qdir.scan(MAILDROP) {
+            Ok(it) => it,
+            Err(e) => {
+                msg_warn!("scan maildrop: {}", plain(e));
+                return;
+            }
+        };
+        let ids: Vec<QueueId> = ids.filter_map(Result::ok).collect();
+        for id in ids {
+            if self.pick(ctx, &id) == Outcome::CleanupDown {
+                break;
+            }
+        }
+    }
+
+    fn move_aside(&self, id: &QueueId, why: &str) {
+        msg_warn!("{MAILDROP}/{id}: {why}; moved to the {CORRUPT} queue");
+        if let Err(e) = self.qdir.rename(id, MAILDROP, CORRUPT) {
+            msg_warn!("{MAILDROP}/{id}: move to {CORRUPT}: {}", plain(e));
+        }
+    }
+
+    /// Pass one maildrop file to cleanup.
+    pub fn pick(&self, ctx: &Context, id: &QueueId) -> Outcome {
+        let qf = match QueueFile::open_readonly(&self.qdir, MAILDROP, id) {
+            Ok(qf) => qf,
+            Err(e) if e.is_not_found() => return Outcome::Skipped,
+            Err(QueueError::Incomplete { path }) => {
+                let old = std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok())
+                    .is_some_and(|age| age > STALE);
+                if old {
+                    msg_warn!("{MAILDROP}/{id}: removing stale incomplete file");
+                    let _ = self.qdir.remove(MAILDROP, id);
+                }
+                return Outcome::Skipped;
+            }
+            Err(e) if e.is_corrupt() => {
+                self.move_aside(id, &format!("error reading: {}", plain(e)));
+                return Outcome::Skipped;
+            }
+            Err(e) => {
+                msg_warn!("{MAILDROP}/{id}: {}", plain(e));
+                return Outcome::Skipped;
+            }
+        };
+        let uid = qf.file().metadata().map(|m| m.uid()).unwrap_or(u32::MAX);
+        let trusted = uid == 0 || Some(uid) == self.owner_uid;
+        let env = qf.envelope();
+        let sub = submission(env, trusted);
+
+        let mut session = match CleanupSession::open_config(&ctx.config) {
+            Ok(s) => s,
+            Err(e) => {
+                msg_warn!("{MAILDROP}/{id}: cannot submit: {}", plain(e));
+                return Outcome::CleanupDown;
+            }
+        };
+        let orig = if Some(uid) == self.owner_uid && uid != 0 {
+            format!(" orig_id={id}")
+        } else {
+            String::new()
+        };
+        msg_info!(
+            "{}: uid={uid} from=<{}>{orig}",
+            session.queue_id(),
+            env.sender
+        );
+        // Err((true, why)): the file is bad; Err((false, why)): cleanup is.
+        let sent = (|| -> Result<(), (bool, String)> {
+            session.envelope(&sub).map_err(|e| (false, plain(e)))?;
+            let mut content = qf.content().map_err(|e| (true, plain(e)))?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = content.read(&mut buf).map_err(|e| (true, plain(e)))?;
+                if n == 0 {
+                    return Ok(());
+                }
+                session
+                    .write_content(&buf[..n])
+                    .map_err(|e| (false, plain(e)))?;
+            }
+        })();
+        match sent {
+            Ok(()) => {}
+            Err((true, e)) => {
+                self.move_aside(id, &format!("error reading: {e}"));
+                return Outcome::Skipped;
+            }
+            Err((false, e)) => {
+                msg_warn!("{MAILDROP}/{id}: cannot submit: {e}");
+                return Outcome::CleanupDown;
+            }
+        }
+        match session.finish() {
+            Ok(_) => {
+                if let Err(e) = qf.remove() {
+                    msg_warn!("{MAILDROP}/{id}: remove: {}", plain(e));
+                }
+                Outcome::Queued
+            }
+            Err(e) if e.is_temporary() => {
+                msg_warn!("{MAILDROP}/{id}: cleanup: {}; will try again", e.reason());
+                Outcome::CleanupDown
+            }
+            Err(e) => {
+                self.move_aside(id, &format!("rejected by cleanup: {}", e.reason()));
+                Outcome::Skipped
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use queue::{DsnNotify, Recipient};
+    use std::time::UNIX_EPOCH;
+
+    fn env() -> Envelope {
+        Envelope {
+            arrival: UNIX_EPOCH,
+            warn_time: 0,
+            sender: "alice".into(),
+            attrs: vec![
+                ("full_name".into(), "Alice".into()),
+                ("encoding".into(), "8bit".into()),
+                ("client_address".into(), "192.0.2.1".into()),
+                ("protocol_name".into(), "ESMTP".into()),
+            ],
+            dsn_envid: Some("e1".into()),
+            dsn_ret: Some(DsnRet::Full),
+            recipients: vec![
+                Recipient {
+                    done: true,
+                    ..Recipient::new("done@x")
+                },
+                Recipient {
+                    notify: DsnNotify(4),
+                    orcpt: Some("rfc822;b@x".into()),
+                    ..Recipient::new("b@x")
+                },
+            ],
+            message_size: 0,
+        }
+    }
+
+    #[test]
+    fn untrusted_files_lose_client_attributes() {
+        let s = submission(&env(), false);
+        assert_eq!(s.flags, FLAG_BOUNCE);
+        assert_eq!(s.rewrite_context, "local");
+        assert_eq!(s.recipients.len(), 1, "done recipients are not sent again");
+        assert_eq!(s.recipients[0].address, "b@x");
+        assert_eq!(s.recipients[0].notify, 4);
+        assert_eq!(s.recipients[0].orcpt.as_deref(), Some("rfc822;b@x"));
+        assert_eq!(s.envid.as_deref(), Some("e1"));
+        assert_eq!(s.ret.as_deref(), Some("full"));
+        assert_eq!(s.encoding.as_deref(), Some("8bit"));
+        assert_eq!(s.extra, [("full_name".to_string(), "Alice".to_string())]);
+        assert_eq!(s.client_address, None);
+        assert_eq!(s.protocol_name, None);
+        let t = submission(&env(), true);
+        assert_eq!(t.client_address.as_deref(), Some("192.0.2.1"));
+        assert_eq!(t.protocol_name.as_deref(), Some("ESMTP"));
+    }
+}

@@ -1,0 +1,243 @@
+//! NAME
+//!   postsuper - Postfix-compatible queue maintenance for the superuser
+//!
+//! SYNOPSIS
+//!   postsuper [-psv] [-c config_dir] [-d queue_id] [-h queue_id]
+//!             [-H queue_id] [-r queue_id] [queue...]
+//!
+//! DESCRIPTION
+//!   `-d ID` deletes a message and its `defer`, `bounce` and `trace`
+//!   logs; `-h ID` puts a message on hold (moves it to `hold`); `-H ID`
+//!   releases it to `deferred`; `-r ID` requeues it: the file moves to
+//!   `maildrop`, pickup(8) hands it to cleanup(8) again (new queue ID,
+//!   rewriting redone, arrival time kept by the file), and its logs are
+//!   removed. Each of these may be repeated; an ID of `ALL` means every
+//!   message of the queues concerned, an ID of `-` reads IDs from
+//!   standard input (one or more per line). Queues concerned by
+//!   default: `-d` and `-r` hold, incoming, active, deferred; `-h`
+//!   incoming, active, deferred; `-H` hold. Queue names after the
+//!   options replace that set.
+//!
+//!   `-s` checks the queue structure ([`structure`]): a file at the
+//!   wrong hash level (after `hash_queue_depth` or `hash_queue_names`
+//!   changed) is moved to where it belongs, and a file whose name does
+//!   not match its inode number (restored from a backup) is renamed, with
+//!   its logs. `-p` removes temporary files left by writers that died
+//!   (`<digits>.<digits>` names).
+//!
+//!   Messages as Postfix's, on standard error and in the log: `ID:
+//!   removed`, `ID: placed on hold`, `ID: released from hold`, `ID:
+//!   requeued` for IDs named explicitly, then `Deleted: N message(s)`,
+//!   `Placed on hold: N message(s)`, `Released from hold: N message(s)`,
+//!   `Requeued: N message(s)`.
+//!
+//!   postsuper runs as root (then as `mail_owner`, so that what it
+//!   creates belongs to the mail system) or as `mail_owner`. After `-r`
+//!   it wakes pickup, after `-H` qmgr.
+//!
+//! CONFIGURATION PARAMETERS
+//!   queue_directory, hash_queue_names, hash_queue_depth, mail_owner,
+//!   and the logging parameters.
+//!
+//! SEE ALSO
+//!   postqueue(1), postcat(1), doc/QUEUE_FORMAT.md
+#![forbid(unsafe_code)]
+
+mod ops;
+mod structure;
+
+use global::{cmdlog, Config};
+use ops::{Op, Request};
+use queue::QueueDir;
+use std::io::BufRead;
+use std::path::PathBuf;
+use util::{msg_fatal, msg_info};
+
+const USAGE: &str = "usage: postsuper [-c config_dir] [-d queue_id (delete)] [-h queue_id (hold)] \
+[-H queue_id (un-hold)] [-p (purge temporary files)] [-r queue_id (requeue)] [-s (structure fix)] \
+[-v (verbose)] [queue...]";
+
+/// The parsed command line.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Args {
+    config_dir: Option<PathBuf>,
+    requests: Vec<Request>,
+    structure: bool,
+    purge: bool,
+    verbose: u32,
+    queues: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut a = Args::default();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if !arg.starts_with('-') || arg == "-" {
+            a.queues.extend(args[i - 1..].iter().cloned());
+            break;
+        }
+        let mut value = || {
+            i += 1;
+            args.get(i - 1).cloned().ok_or_else(|| USAGE.to_string())
+        };
+        let op = match arg.as_str() {
+            "-c" => {
+                a.config_dir = Some(PathBuf::from(value()?));
+                continue;
+            }
+            "-s" => {
+                a.structure = true;
+                continue;
+            }
+            "-p" => {
+                a.purge = true;
+                continue;
+            }
+            "-v" => {
+                a.verbose += 1;
+                continue;
+            }
+            "-d" => Op::Delete,
+            "-h" => Op::Hold,
+            "-H" => Op::Release,
+            "-r" => Op::Requeue,
+            _ => return Err(USAGE.to_string()),
+        };
+        a.requests.push(Request { op, id: value()? });
+    }
+    Ok(a)
+}
+
+/// Drop root privileges to `mail_owner` (Postfix's postsuper does).
+fn become_mail_owner(cfg: &Config) {
+    let owner = cfg.get("mail_owner").unwrap_or_else(|e| msg_fatal!("{e}"));
+    let uid = nix::unistd::getuid();
+    let user = nix::unistd::User::from_name(&owner).ok().flatten();
+    if uid.is_root() {
+        let Some(u) = user else {
+            msg_fatal!("unknown mail_owner: {owner}");
+        };
+        if !u.uid.is_root() {
+            nix::unistd::setgroups(&[u.gid])
+                .and_then(|()| nix::unistd::setgid(u.gid))
+                .and_then(|()| nix::unistd::setuid(u.uid))
+                .unwrap_or_else(|e| msg_fatal!("set privileges to {owner}: {e}"));
+        }
+    } else if user.map(|u| u.uid) != Some(uid) {
+        msg_fatal!("use of this command is reserved for the superuser");
+    }
+}
+
+/// Read queue IDs from standard input (`-d -`).
+fn stdin_ids() -> Vec<String> {
+    std::io::stdin()
+        .lock()
+        .lines()
+        .map_while(Result::ok)
+        .flat_map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .collect()
+}
+
+fn main() {
+    cmdlog::init("postsuper");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut a = parse(&args).unwrap_or_else(|e| msg_fatal!("{e}"));
+    util::msg::set_verbose(a.verbose);
+    let cfg = Config::load(a.config_dir.as_deref()).unwrap_or_else(|e| msg_fatal!("{e}"));
+    cmdlog::open(&cfg);
+    for q in &a.queues {
+        if !ops::MESSAGE_QUEUES.contains(&q.as_str()) {
+            msg_fatal!("invalid directory name: {q}");
+        }
+    }
+    if a.requests.is_empty() && !a.structure && !a.purge {
+        msg_fatal!("{USAGE}");
+    }
+    let qdir = QueueDir::from_config(&cfg).unwrap_or_else(|e| msg_fatal!("{e}"));
+    if let Err(e) = std::env::set_current_dir(qdir.root()) {
+        msg_fatal!("chdir {}: {e}", qdir.root().display());
+    }
+    become_mail_owner(&cfg);
+    if a.requests.iter().any(|r| r.id == "-") {
+        let ids = stdin_ids();
+        let mut expanded = Vec::new();
+        for r in a.requests.drain(..) {
+            if r.id == "-" {
+                expanded.extend(ids.iter().map(|id| Request {
+                    op: r.op,
+                    id: id.clone(),
+                }));
+            } else {
+                expanded.push(r);
+            }
+        }
+        a.requests = expanded;
+    }
+    if a.structure {
+        structure::check(&qdir);
+    }
+    if a.purge {
+        structure::purge(&qdir);
+    }
+    let counts = ops::run(&qdir, &a.requests, &a.queues);
+    for op in [Op::Delete, Op::Hold, Op::Release, Op::Requeue] {
+        if a.requests.iter().any(|r| r.op == op) {
+            let n = counts.get(&op).copied().unwrap_or(0);
+            msg_info!(
+                "{}: {n} message{}",
+                op.summary(),
+                if n == 1 { "" } else { "s" }
+            );
+        }
+    }
+    let root = qdir.root().to_path_buf();
+    let wake = |what: &str, req: &[u8]| {
+        if let Err(e) = global::trigger::send(&root.join(what), req) {
+            util::msg_verbose!("wake up {what}: {e}");
+        }
+    };
+    if counts.get(&Op::Requeue).copied().unwrap_or(0) > 0 {
+        wake("public/pickup", b"W");
+    }
+    if counts.get(&Op::Release).copied().unwrap_or(0) > 0 {
+        wake("public/qmgr", &[global::trigger::QMGR_SCAN_DEFERRED]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &[&str]) -> Result<Args, String> {
+        parse(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn options() {
+        let a = p(&[
+            "-c", "/etc/x", "-d", "ALL", "-h", "ID1", "-s", "deferred", "hold",
+        ])
+        .unwrap();
+        assert_eq!(a.config_dir, Some(PathBuf::from("/etc/x")));
+        assert_eq!(
+            a.requests,
+            [
+                Request {
+                    op: Op::Delete,
+                    id: "ALL".into()
+                },
+                Request {
+                    op: Op::Hold,
+                    id: "ID1".into()
+                }
+            ]
+        );
+        assert!(a.structure && !a.purge);
+        assert_eq!(a.queues, ["deferred", "hold"]);
+        assert!(p(&["-d"]).is_err());
+        assert!(p(&["-x"]).is_err());
+        assert_eq!(p(&["-H", "-", "-r", "X", "-p"]).unwrap().requests.len(), 2);
+    }
+}
