@@ -4,7 +4,7 @@
 //! notification is checked in the queue where cleanup put it (no qmgr
 //! runs, so it stays in `incoming`).
 // cleanup is configured private (column 3 `-`) because the client stub
-// global::cleanup_client connects to private/cleanup (doc/PIPELINE.md).
+// global::cleanup_client connects to public/cleanup (doc/PIPELINE.md).
 use deliver::bounce_client::BounceClient;
 use deliver::{dsn_log, Dsn, DsnRecord};
 use queue::{QueueDir, QueueFile, QueueWriter, Recipient};
@@ -13,7 +13,7 @@ use testkit::Instance;
 
 fn start() -> Instance {
     Instance::builder()
-        .master_cf_line("cleanup unix - - n - 0 cleanup")
+        .master_cf_line("cleanup unix n - n - 0 cleanup")
         .master_cf_line("bounce unix - - n - 0 bounce")
         .main_cf("myhostname = test.example\nmydestination = $myhostname, localhost\n")
         .start()

@@ -1,10 +1,10 @@
 //! System tests of cleanup(8) on a real instance: messages submitted
-//! through global::cleanup_client to `private/cleanup` end up complete in
+//! through global::cleanup_client to `public/cleanup` end up complete in
 //! `incoming` (no qmgr runs, so they stay there; the failed wake-up of
 //! qmgr is only a warning), with canonical addresses and the added
 //! headers; rejected messages leave nothing behind.
 // cleanup is configured private (column 3 `-`): the client stub connects
-// to private/cleanup (doc/PIPELINE.md).
+// to public/cleanup (doc/PIPELINE.md).
 use global::cleanup_client::{
     CleanupSession, Submission, SubmitRecipient, FLAG_BOUNCE, STAT_HOPS, STAT_SIZE,
 };
@@ -20,7 +20,7 @@ const MAIN_CF: &str = "myhostname = test.example\n\
 
 fn start() -> Instance {
     Instance::builder()
-        .master_cf_line("cleanup unix - - n - 0 cleanup")
+        .master_cf_line("cleanup unix n - n - 0 cleanup")
         .main_cf(MAIN_CF)
         .start()
 }
@@ -30,7 +30,7 @@ fn qdir(inst: &Instance) -> QueueDir {
 }
 
 fn session(inst: &Instance) -> CleanupSession {
-    let path = inst.queue_dir().join("private/cleanup");
+    let path = inst.queue_dir().join("public/cleanup");
     testkit::wait_until(Duration::from_secs(20), || {
         std::os::unix::net::UnixStream::connect(&path).ok()
     })

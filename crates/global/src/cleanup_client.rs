@@ -2,7 +2,7 @@
 //!   cleanup_client - submit a message to the cleanup service
 //!
 //! SYNOPSIS
-//!   let mut s = CleanupSession::open(Path::new("private/cleanup"), timeout)?;
+//!   let mut s = CleanupSession::open(Path::new("public/cleanup"), timeout)?;
 //!   let id = s.queue_id().to_string();
 //!   s.envelope(&Submission { sender: "alice@example.com".into(),
 //!                            recipients: vec![SubmitRecipient::new("bob@example.org")],
@@ -18,7 +18,7 @@
 //!   the protocol of doc/PIPELINE.md ("cleanup protocol"):
 //!
 //!   1. [`CleanupSession::open`] connects to the socket (normally
-//!      `private/cleanup` relative to `queue_directory`, the working
+//!      `public/cleanup` (or `private/cleanup`) relative to `queue_directory`, the working
 //!      directory of every daemon) and reads `queue_id=ID`: cleanup has
 //!      created the queue file.
 //!   2. [`CleanupSession::envelope`] sends the envelope as one attribute
@@ -51,8 +51,13 @@ use std::path::Path;
 use std::time::Duration;
 use thiserror::Error;
 
-/// Where cleanup listens, relative to `queue_directory`.
-pub const CLEANUP_SOCKET: &str = "private/cleanup";
+/// Where cleanup listens, relative to `queue_directory`: Postfix's
+/// master.cf has `cleanup unix n ...`, so the socket is public (postdrop
+/// and smtpd reach it like any client).
+pub const CLEANUP_SOCKET: &str = "public/cleanup";
+/// Where cleanup listens when master.cf marks it private (column 3 `y`
+/// or `-`); [`CleanupSession::open_config`] falls back to it.
+pub const CLEANUP_SOCKET_PRIVATE: &str = "private/cleanup";
 /// Largest content chunk on the wire, in bytes.
 pub const MAX_CHUNK: usize = 1 << 20;
 /// Bytes buffered before a chunk is sent.
@@ -340,7 +345,12 @@ impl CleanupSession {
         let t = cfg
             .get_time("ipc_timeout")
             .map_err(|e: ConfigError| CleanupError::Protocol(e.to_string()))?;
-        Self::open(Path::new(CLEANUP_SOCKET), Duration::from_secs(t))
+        let path = if Path::new(CLEANUP_SOCKET).exists() || !Path::new(CLEANUP_SOCKET_PRIVATE).exists() {
+            CLEANUP_SOCKET
+        } else {
+            CLEANUP_SOCKET_PRIVATE
+        };
+        Self::open(Path::new(path), Duration::from_secs(t))
     }
 
     /// The queue ID cleanup assigned.
