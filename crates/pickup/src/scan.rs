@@ -6,11 +6,14 @@
 //!   to cleanup ([`Pickup::pick`]); see pickup(8) in main.rs for the
 //!   rules. The scan stops early when cleanup cannot be reached, so a
 //!   dead cleanup costs one warning per wake-up, not one per file.
-use global::cleanup_client::{CleanupSession, Submission, SubmitRecipient, FLAG_BOUNCE};
+use global::cleanup_client::{
+    CleanupError, CleanupSession, Submission, SubmitRecipient, FLAG_BOUNCE,
+};
 use queue::{DsnRet, Envelope, QueueDir, QueueError, QueueFile, QueueId, CORRUPT, MAILDROP};
 use skeleton::Context;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 use util::strings::strip_os_error;
 use util::{msg_info, msg_warn};
@@ -86,6 +89,22 @@ pub fn submission(env: &Envelope, trusted: bool) -> Submission {
     s
 }
 
+/// Connect to cleanup: `private/cleanup` (doc/PIPELINE.md), or
+/// `public/cleanup` when master.cf makes cleanup public (column 3 `n`,
+/// as Postfix ships it).
+fn open_cleanup(ctx: &Context) -> Result<CleanupSession, CleanupError> {
+    match CleanupSession::open_config(&ctx.config) {
+        Err(CleanupError::Io {
+            what: "connect",
+            source,
+        }) if source.kind() == std::io::ErrorKind::NotFound => {
+            let t = ctx.config.get_time("ipc_timeout").unwrap_or(3600);
+            CleanupSession::open(Path::new("public/cleanup"), Duration::from_secs(t))
+        }
+        r => r,
+    }
+}
+
 impl Pickup {
     /// Scan `maildrop` once.
     pub fn scan(&mut self, ctx: &Context) {
@@ -142,7 +161,7 @@ impl Pickup {
         let env = qf.envelope();
         let sub = submission(env, trusted);
 
-        let mut session = match CleanupSession::open_config(&ctx.config) {
+        let mut session = match open_cleanup(ctx) {
             Ok(s) => s,
             Err(e) => {
                 msg_warn!("{MAILDROP}/{id}: cannot submit: {}", plain(e));

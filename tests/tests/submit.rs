@@ -1,0 +1,187 @@
+//! System tests of local submission: sendmail(1) -> postdrop(1) ->
+//! `maildrop` -> pickup(8) -> cleanup(8) -> `incoming`, on a real
+//! instance. sendmail runs with `-C <instance config>`; without pickup
+//! the message stays in `maildrop`, with pickup and cleanup (and no
+//! qmgr) it ends in `incoming`.
+use queue::{QueueDir, QueueFile, QueueId};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use testkit::{wait_until, Instance};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn qdir(inst: &Instance) -> QueueDir {
+    QueueDir::new(inst.queue_dir(), &["deferred", "defer"], 1)
+}
+
+/// Run `program args...` of the instance with `input` on stdin;
+/// returns (exit code, stdout, stderr).
+fn run_with_input(
+    inst: &Instance,
+    program: &str,
+    args: &[&str],
+    input: &str,
+) -> (i32, String, String) {
+    let mut child = Command::new(inst.bin().join(program))
+        .args(args)
+        .env_remove("MAIL_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start program");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let mut out = String::new();
+    let mut err = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    (status.code().unwrap_or(-1), out, err)
+}
+
+fn sendmail(inst: &Instance, args: &[&str], input: &str) -> (i32, String, String) {
+    let conf = inst.config_dir().display().to_string();
+    let mut all = vec!["-C", conf.as_str()];
+    all.extend_from_slice(args);
+    run_with_input(inst, "sendmail", &all, input)
+}
+
+fn ids(inst: &Instance, queue: &str) -> Vec<QueueId> {
+    qdir(inst).scan(queue).unwrap().flatten().collect()
+}
+
+const MESSAGE: &str = "Subject: hello\r\nTo: Bob <bob@example.com>, carol@example.org\r\n\
+Bcc: dave@example.net\r\n\r\nline one\r\n.\r\nnot part of the message\r\n";
+
+#[test]
+fn sendmail_t_lands_in_maildrop_with_extracted_recipients() {
+    let inst = Instance::builder().start();
+    let (code, _out, err) = sendmail(
+        &inst,
+        &["-t", "-f", "alice@example.com", "-F", "Alice A"],
+        MESSAGE,
+    );
+    assert_eq!(code, 0, "{err}");
+    let drop = ids(&inst, queue::MAILDROP);
+    assert_eq!(drop.len(), 1);
+    let qf =
+        QueueFile::open_readonly(&qdir(&inst), queue::MAILDROP, &drop[0]).expect("complete file");
+    let mode = std::fs::metadata(qf.path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o744, "maildrop files are readable by pickup");
+    let env = qf.envelope();
+    assert_eq!(env.sender, "alice@example.com");
+    assert_eq!(env.attr("full_name"), Some("Alice A"));
+    let rcpts: Vec<&str> = env.recipients.iter().map(|r| r.address.as_str()).collect();
+    assert_eq!(
+        rcpts,
+        ["bob@example.com", "carol@example.org", "dave@example.net"]
+    );
+    let content = String::from_utf8(qf.read_content().unwrap()).unwrap();
+    assert_eq!(
+        content, "Subject: hello\nTo: Bob <bob@example.com>, carol@example.org\n\nline one\n",
+        "CRLF becomes LF, Bcc is gone, the dot line ends the input"
+    );
+}
+
+#[test]
+fn sendmail_refuses_a_message_without_recipients() {
+    let inst = Instance::builder().start();
+    let (code, _, err) = sendmail(&inst, &["-t"], "Subject: x\n\nbody\n");
+    assert_eq!(code, 75);
+    assert_eq!(
+        err,
+        "sendmail: fatal: root(0): No recipient addresses found in message header\n"
+    );
+    let (code, _, err) = sendmail(&inst, &[], "Subject: x\n\nbody\n");
+    assert_eq!(code, 75);
+    assert!(
+        err.contains(
+            "Recipient addresses must be specified on the command line or via the -t option"
+        ),
+        "{err}"
+    );
+    assert!(ids(&inst, queue::MAILDROP).is_empty());
+    inst.wait_for_log("postfix/sendmail[", WAIT);
+}
+
+#[test]
+fn postdrop_refuses_a_broken_stream_and_leaves_nothing() {
+    let inst = Instance::builder().start();
+    let conf = inst.config_dir().display().to_string();
+    let (code, _, err) = run_with_input(
+        &inst,
+        "postdrop",
+        &["-r", "-c", &conf],
+        "garbage that is not a record stream",
+    );
+    assert_eq!(code, 75, "{err}");
+    assert!(err.starts_with("postdrop: warning: uid=0: "), "{err}");
+    let left: Vec<_> = std::fs::read_dir(inst.queue_dir().join("maildrop"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn pickup_passes_maildrop_files_to_cleanup() {
+    let inst = Instance::builder()
+        .master_cf_line("pickup unix n - n 60 1 pickup")
+        .master_cf_line("cleanup unix n - n - 0 cleanup")
+        .main_cf("myhostname = test.example\nmydestination = $myhostname, localhost\n")
+        .start();
+    // Let pickup be ready so postdrop's wake-up reaches it (the 60 s
+    // timer would catch up anyway).
+    wait_until(WAIT, || {
+        inst.queue_dir()
+            .join("public/pickup")
+            .exists()
+            .then_some(())
+    });
+    let (code, _, err) = sendmail(
+        &inst,
+        &["-oi", "bob@example.com"],
+        "Subject: hi\n\n.\nbody\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let line = inst.wait_for_log("uid=0 from=<root>", WAIT);
+    assert!(line.contains("postfix/pickup["), "{line}");
+    let got = wait_until(WAIT, || {
+        let inc = ids(&inst, queue::INCOMING);
+        (inc.len() == 1 && ids(&inst, queue::MAILDROP).is_empty()).then_some(inc)
+    })
+    .unwrap_or_else(|| panic!("message did not move to incoming\n{}", inst.log()));
+    let id = got[0].as_str();
+    assert!(
+        line.contains(&format!("{id}: uid=0 from=<root>")),
+        "pickup logs cleanup's queue ID: {line}"
+    );
+    let qf = QueueFile::open_readonly(&qdir(&inst), queue::INCOMING, &got[0]).unwrap();
+    let env = qf.envelope();
+    assert_eq!(
+        env.sender, "root@test.example",
+        "cleanup qualified the login name"
+    );
+    assert_eq!(env.recipients[0].address, "bob@example.com");
+    let content = String::from_utf8(qf.read_content().unwrap()).unwrap();
+    assert!(
+        content.contains("\n.\nbody\n"),
+        "-oi keeps the dot line: {content}"
+    );
+}
