@@ -1,0 +1,54 @@
+//! NAME
+//!   smtpd - Postern SMTP server
+//!
+//! SYNOPSIS
+//!   master.cf: `smtp inet n - y - - smtpd`; stand-alone: `smtpd -S`
+//!
+//! DESCRIPTION
+//!   Runs under the skeleton's single-client framework: before chroot it
+//!   reads the parameters, opens every table the restrictions name,
+//!   loads the time zone and the resolver configuration; then serves one
+//!   client at a time with [`smtpd::serve`]. See smtpd(8).
+#![forbid(unsafe_code)]
+
+use skeleton::{ClientStream, Context, Hooks};
+use smtpd::peer::Peer;
+use util::msg_fatal;
+
+fn init(ctx: &Context) -> smtpd::Server {
+    let settings =
+        smtpd::settings::Settings::from_config(&ctx.config).unwrap_or_else(|e| msg_fatal!("{e}"));
+    let dns = smtpd::dns::system();
+    let checks = smtpd::check::Checks::new(&ctx.config, dns);
+    let cleanup = smtpd::cleanup::SocketCleanup {
+        config: ctx.config.clone(),
+    };
+    let mut server = smtpd::Server::new(
+        settings,
+        checks,
+        Box::new(cleanup),
+        smtpd::received::Clock::local(),
+    );
+    server.stand_alone = ctx.args.stand_alone;
+    server
+}
+
+fn serve(server: &mut smtpd::Server, client: &mut ClientStream, _ctx: &Context) {
+    let st = &server.settings;
+    let peer = match client.peer_addr() {
+        Some(a) if st.peername_lookup => {
+            Peer::lookup(a.ip(), a.port(), server.checks.dns(), st.port_logging)
+        }
+        Some(a) => {
+            let mut p = Peer::unknown(a.ip(), a.port());
+            p.set_namaddr(st.port_logging);
+            p
+        }
+        None => Peer::local(),
+    };
+    smtpd::serve(server, client, peer);
+}
+
+fn main() {
+    skeleton::single_server("smtpd", Hooks::pre_init(init), serve)
+}

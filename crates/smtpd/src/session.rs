@@ -1,0 +1,547 @@
+//! NAME
+//!   session - one SMTP session: the command loop, state, limits and logs
+//!
+//! DESCRIPTION
+//!   [`serve`] greets the client with `220 $smtpd_banner`, then reads
+//!   commands until QUIT, a fatal error, a timeout or the client going
+//!   away. Each command is dispatched to its handler (modules
+//!   [`crate::cmd`] and [`crate::data`]), which queues replies and
+//!   returns an [`Outcome`].
+//!
+//!   Around the handlers the loop enforces, as Postfix does:
+//!   `smtpd_timeout` (`421 4.4.2 host Error: timeout exceeded`, log
+//!   `timeout after CMD from host[addr]`); `smtpd_hard_error_limit`
+//!   (`421 4.7.0 host Error: too many errors`, log `too many errors after
+//!   CMD ...`), with `smtpd_error_sleep_time` once past
+//!   `smtpd_soft_error_limit`; `smtpd_junk_command_limit`; improper
+//!   pipelining detection (log `improper command pipelining after CMD
+//!   from host[addr]: ...`, and with `smtpd_forbid_unauth_pipelining`
+//!   the reply `554 5.5.0 Error: SMTP protocol synchronization`);
+//!   `smtpd_forbidden_commands` (`221 2.7.0 Error: I can break rules,
+//!   too. Goodbye.`); bare LF in commands with `smtpd_forbid_bare_newline
+//!   = reject`; invalid UTF-8 (`500 5.5.2 Error: bad UTF-8 syntax`).
+//!
+//!   Logs: `connect from host[addr]`, `lost connection after CMD from
+//!   host[addr]`, and at the end `disconnect from host[addr] ehlo=1
+//!   mail=1 rcpt=0/1 ... commands=N/M` (successful/total per command
+//!   that was used).
+use crate::chat::{Chat, ChatError};
+use crate::check::{Checks, Effects, Facts, Reject};
+use crate::cleanup::{Cleanup, CleanupSession, Recipient};
+use crate::conn::{Conn, Outcome, Transport};
+use crate::peer::Peer;
+use crate::received::Clock;
+use crate::settings::{BareNewline, Settings};
+use maps::{DictFlags, Maps};
+use util::{msg_info, msg_warn};
+
+/// What an smtpd process keeps between sessions.
+pub struct Server {
+    /// The parameters.
+    pub settings: Settings,
+    /// The restrictions and their tables.
+    pub checks: Checks,
+    /// How messages reach cleanup.
+    pub cleanup: Box<dyn Cleanup>,
+    /// Dates for Received: headers.
+    pub clock: Clock,
+    /// Stand-alone mode (`smtpd -S`, `sendmail -bs`).
+    pub stand_alone: bool,
+    /// `smtpd_forbid_bare_newline_exclusions`.
+    pub(crate) bare_lf_exclusions: crate::check::lists::NetList,
+    /// Tables in `smtpd_forbidden_commands`.
+    pub(crate) forbidden_tables: Vec<Maps>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("stand_alone", &self.stand_alone)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Build the per-process state from `settings` (before chroot: the
+    /// tables are opened here).
+    pub fn new(
+        settings: Settings,
+        checks: Checks,
+        cleanup: Box<dyn Cleanup>,
+        clock: Clock,
+    ) -> Server {
+        let bare_lf_exclusions = crate::check::lists::NetList::parse(
+            "smtpd_forbid_bare_newline_exclusions",
+            &settings.bare_newline_exclusions,
+        );
+        let forbidden_tables = settings
+            .forbidden_commands
+            .iter()
+            .filter(|c| c.contains(':'))
+            .filter_map(|c| match maps::open(c, DictFlags::default()) {
+                Ok(d) => Some(Maps::from_dicts("smtpd_forbidden_commands", vec![d])),
+                Err(e) => {
+                    msg_warn!("smtpd_forbidden_commands: {c}: {e}");
+                    None
+                }
+            })
+            .collect();
+        Server {
+            settings,
+            checks,
+            cleanup,
+            clock,
+            stand_alone: false,
+            bare_lf_exclusions,
+            forbidden_tables,
+        }
+    }
+}
+
+/// BDAT progress of the current transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Bdat {
+    /// Bytes received so far.
+    pub bytes: u64,
+    /// The refusal that will answer LAST (size, write error...).
+    pub error: Option<String>,
+    /// Content state for CRLF conversion and header detection.
+    pub content: crate::data::Content,
+}
+
+/// One mail transaction (MAIL to end of data, or RSET).
+#[derive(Default)]
+pub(crate) struct Tx {
+    pub sender: String,
+    pub size: u64,
+    pub body_8bit: bool,
+    pub smtputf8: bool,
+    pub envid: Option<String>,
+    pub ret: Option<String>,
+    pub rcpts: Vec<Recipient>,
+    pub rcpt_overshoot: usize,
+    pub rcpt_attempts: usize,
+    pub cleanup: Option<Box<dyn CleanupSession>>,
+    pub queue_id: Option<String>,
+    pub fx: Effects,
+    pub bdat: Option<Bdat>,
+}
+
+/// The state of one SMTP session.
+pub struct Session<'c, 's> {
+    pub(crate) srv: &'s mut Server,
+    pub(crate) chat: Chat<'c>,
+    pub(crate) peer: Peer,
+    pub(crate) helo: Option<String>,
+    pub(crate) esmtp: bool,
+    pub(crate) tx: Option<Tx>,
+    pub(crate) counts: Vec<(&'static str, u32, u32)>,
+    pub(crate) errors: u32,
+    pub(crate) junk: u32,
+    pub(crate) last: String,
+    pub(crate) last_code: u16,
+    pub(crate) connect_reject: Option<Reject>,
+    pub(crate) unauth_pipelining: bool,
+    pub(crate) bare_lf: BareNewline,
+    pub(crate) data_bytes: Option<u64>,
+}
+
+/// Postfix's command table order (for the disconnect line).
+const COMMANDS: &[&str] = &[
+    "helo", "ehlo", "starttls", "mail", "rcpt", "data", "bdat", "rset", "noop", "vrfy", "etrn",
+    "quit", "unknown",
+];
+
+/// Serve one client on `conn`: the whole session, with its log lines.
+pub fn serve(srv: &mut Server, conn: &mut dyn Conn, peer: Peer) {
+    let timeout = Some(srv.settings.timeout);
+    let chat = match Chat::new(Transport::Plain(conn), timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            msg_warn!("{}: cannot set timeout: {e}", peer.namaddr);
+            return;
+        }
+    };
+    let bare_lf = match (srv.settings.bare_newline, peer.ip) {
+        (BareNewline::Allow, _) => BareNewline::Allow,
+        (mode, Some(ip)) if !srv.bare_lf_exclusions.matches(ip).unwrap_or(false) => mode,
+        (mode, None) if !srv.stand_alone => mode,
+        _ => BareNewline::Allow,
+    };
+    let mut s = Session {
+        srv,
+        chat,
+        peer,
+        helo: None,
+        esmtp: false,
+        tx: None,
+        counts: COMMANDS.iter().map(|c| (*c, 0, 0)).collect(),
+        errors: 0,
+        junk: 0,
+        last: "CONNECT".into(),
+        last_code: 0,
+        connect_reject: None,
+        unauth_pipelining: false,
+        bare_lf,
+        data_bytes: None,
+    };
+    msg_info!("connect from {}", s.peer.namaddr);
+    s.run();
+    s.abort_tx();
+    msg_info!("disconnect from {}{}", s.peer.namaddr, s.tally());
+}
+
+impl Session<'_, '_> {
+    /// Queue a reply line and remember its code (errors count).
+    pub(crate) fn reply(&mut self, text: &str) {
+        self.last_code = text.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
+        self.chat.reply(text);
+    }
+
+    /// The facts restrictions see now.
+    pub(crate) fn facts(&self, state: &str) -> Facts {
+        Facts {
+            peer: Some(self.peer.clone()),
+            helo: self.helo.clone(),
+            sender: self.tx.as_ref().map(|t| t.sender.clone()),
+            recipient: None,
+            etrn_domain: None,
+            protocol: self.protocol(),
+            state: state.into(),
+            queue_id: self.tx.as_ref().and_then(|t| t.queue_id.clone()),
+            rcpt_count: self.tx.as_ref().map_or(0, |t| t.rcpts.len()),
+            size: self.tx.as_ref().map_or(0, |t| t.size),
+            unauth_pipelining: self.unauth_pipelining,
+        }
+    }
+
+    /// The protocol name: SMTP or ESMTP (ESMTPS with TLS), UTF8SMTP...
+    pub(crate) fn protocol(&self) -> String {
+        let base = if self.esmtp { "ESMTP" } else { "SMTP" };
+        let tls = if self.chat_is_tls() { "S" } else { "" };
+        format!("{base}{tls}")
+    }
+
+    fn chat_is_tls(&self) -> bool {
+        false
+    }
+
+    /// `; from=<s> to=<r> proto=P helo=<h>` for reject log lines.
+    pub(crate) fn log_tail(&self, rcpt: Option<&str>) -> String {
+        let mut t = String::new();
+        if let Some(tx) = &self.tx {
+            t.push_str(&format!(" from=<{}>", tx.sender));
+        }
+        if let Some(r) = rcpt {
+            t.push_str(&format!(" to=<{r}>"));
+        }
+        t.push_str(&format!(" proto={}", self.protocol()));
+        if let Some(h) = &self.helo {
+            t.push_str(&format!(" helo=<{h}>"));
+        }
+        t
+    }
+
+    /// Log `ID: reject: CMD from host[addr]: reply; from=<..> ...`.
+    pub(crate) fn log_reject(&self, kind: &str, cmd: &str, reply: &str, rcpt: Option<&str>) {
+        let id = self
+            .tx
+            .as_ref()
+            .and_then(|t| t.queue_id.clone())
+            .unwrap_or_else(|| "NOQUEUE".into());
+        msg_info!(
+            "{id}: {kind}: {cmd} from {}: {reply};{}",
+            self.peer.namaddr,
+            self.log_tail(rcpt)
+        );
+    }
+
+    /// Log the side effects collected by restrictions.
+    pub(crate) fn log_effects(&self, fx: &Effects, cmd: &str, rcpt: Option<&str>) {
+        for (kind, text) in &fx.warnings {
+            self.log_reject(kind, cmd, text, rcpt);
+        }
+        for (kind, _, text) in &fx.actions {
+            self.log_reject(&kind.to_ascii_lowercase(), cmd, text, rcpt);
+        }
+    }
+
+    fn count(&mut self, name: &'static str, ok: bool) {
+        if let Some(c) = self.counts.iter_mut().find(|c| c.0 == name) {
+            c.2 += 1;
+            if ok {
+                c.1 += 1;
+            }
+        }
+    }
+
+    /// ` ehlo=1 mail=1 ... commands=N` (or `N/M`).
+    fn tally(&self) -> String {
+        let mut out = String::new();
+        let (mut ok, mut total) = (0, 0);
+        for (name, good, all) in &self.counts {
+            if *all == 0 {
+                continue;
+            }
+            ok += good;
+            total += all;
+            if good == all {
+                out.push_str(&format!(" {name}={good}"));
+            } else {
+                out.push_str(&format!(" {name}={good}/{all}"));
+            }
+        }
+        if ok == total {
+            out.push_str(&format!(" commands={total}"));
+        } else {
+            out.push_str(&format!(" commands={ok}/{total}"));
+        }
+        out
+    }
+
+    /// Forget the current transaction (RSET, HELO, end of session):
+    /// dropping the cleanup session makes cleanup remove its file.
+    pub(crate) fn abort_tx(&mut self) {
+        self.tx = None;
+    }
+
+    fn run(&mut self) {
+        if self.srv.stand_alone || !self.srv.settings.delay_reject {
+            self.connect_checks();
+        }
+        let banner = format!("220 {}", self.srv.settings.banner);
+        self.reply(&banner);
+        loop {
+            let step = self.step();
+            match step {
+                Ok(Outcome::Continue) => {}
+                Ok(Outcome::Close) => {
+                    let _ = self.chat.flush();
+                    return;
+                }
+                Ok(Outcome::UpgradeTls) => {
+                    // Issue 6: start TLS on the transport here. Until then
+                    // no handler asks for it.
+                    self.chat.discard_input();
+                    self.helo = None;
+                    self.esmtp = false;
+                    self.abort_tx();
+                }
+                Err(ChatError::Timeout) => {
+                    let r = format!(
+                        "421 4.4.2 {} Error: timeout exceeded",
+                        self.srv.settings.myhostname
+                    );
+                    self.reply(&r);
+                    let _ = self.chat.flush();
+                    msg_info!("timeout after {} from {}", self.where_(), self.peer.namaddr);
+                    return;
+                }
+                Err(ChatError::Eof) => {
+                    msg_info!(
+                        "lost connection after {} from {}",
+                        self.where_(),
+                        self.peer.namaddr
+                    );
+                    return;
+                }
+                Err(ChatError::Io(e)) => {
+                    msg_info!(
+                        "lost connection after {} from {}: {e}",
+                        self.where_(),
+                        self.peer.namaddr
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    fn where_(&self) -> String {
+        match self.data_bytes {
+            Some(n) => format!("{} ({n} bytes)", self.last),
+            None => self.last.clone(),
+        }
+    }
+
+    fn connect_checks(&mut self) {
+        if self.srv.checks.is_empty(crate::check::Stage::Client) {
+            return;
+        }
+        let f = self.facts("CONNECT");
+        let mut fx = Effects::default();
+        if let crate::check::Decision::Reject(r) =
+            self.srv
+                .checks
+                .run(crate::check::Stage::Client, &f, &mut fx)
+        {
+            self.log_reject("reject", "CONNECT", &r.reply(), None);
+            self.connect_reject = Some(r);
+        }
+        self.log_effects(&fx, "CONNECT", None);
+    }
+
+    /// Read and run one command.
+    fn step(&mut self) -> Result<Outcome, ChatError> {
+        let st = &self.srv.settings;
+        if self.errors >= st.hard_error_limit {
+            let r = format!("421 4.7.0 {} Error: too many errors", st.myhostname);
+            msg_info!(
+                "too many errors after {} from {}",
+                self.where_(),
+                self.peer.namaddr
+            );
+            self.reply(&r);
+            return Ok(Outcome::Close);
+        }
+        if self.errors >= st.soft_error_limit && !st.error_sleep.is_zero() {
+            self.chat.flush()?;
+            std::thread::sleep(st.error_sleep);
+        }
+        let limit = st.line_limit;
+        let (line, _truncated) = self.chat.read_command(limit)?;
+        if !line.crlf && self.bare_lf == BareNewline::Reject {
+            let r = format!(
+                "{} 5.5.2 {} Error: bare <LF> received",
+                self.srv.settings.bare_newline_code, self.srv.settings.myhostname
+            );
+            msg_info!(
+                "bare <LF> received after {} from {}",
+                self.last,
+                self.peer.namaddr
+            );
+            self.reply(&r);
+            self.errors += 1;
+            return Ok(Outcome::Continue);
+        }
+        let Ok(text) = String::from_utf8(line.bytes) else {
+            self.reply("500 5.5.2 Error: bad UTF-8 syntax");
+            self.errors += 1;
+            self.count("unknown", false);
+            return Ok(Outcome::Continue);
+        };
+        let text = text.trim_end_matches([' ', '\t']).to_string();
+        let (verb, rest) = match text.find([' ', '\t']) {
+            Some(i) => (&text[..i], &text[i + 1..]),
+            None => (text.as_str(), ""),
+        };
+        if verb.is_empty() {
+            self.reply("500 5.5.2 Error: bad syntax");
+            self.errors += 1;
+            return Ok(Outcome::Continue);
+        }
+        if self.forbidden(verb) {
+            let shown: String = text
+                .chars()
+                .take(100)
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
+            msg_warn!("non-SMTP command from {}: {shown}", self.peer.namaddr);
+            self.reply("221 2.7.0 Error: I can break rules, too. Goodbye.");
+            return Ok(Outcome::Close);
+        }
+        let upper = verb.to_ascii_uppercase();
+        let name = COMMANDS
+            .iter()
+            .copied()
+            .find(|c| c.eq_ignore_ascii_case(&upper) && *c != "unknown")
+            .unwrap_or("unknown");
+        if name != "unknown" {
+            self.last = upper.clone();
+        }
+        if self.check_pipelining(name) {
+            self.reply("554 5.5.0 Error: SMTP protocol synchronization");
+            self.count(name, false);
+            return Ok(Outcome::Close);
+        }
+        if matches!(name, "noop" | "rset" | "vrfy" | "etrn" | "unknown") {
+            self.junk += 1;
+            if self.junk > self.srv.settings.junk_limit {
+                self.errors += 1;
+            }
+        }
+        self.last_code = 0;
+        let rest = rest.to_string();
+        let outcome = match self.dispatch(name, &rest) {
+            Ok(o) => o,
+            Err(e) => {
+                self.count(name, false);
+                return Err(e);
+            }
+        };
+        let ok = self.last_code > 0 && self.last_code < 400;
+        if self.last_code >= 400 && self.last_code != 421 && name != "unknown" {
+            self.errors += 1;
+        }
+        self.count(name, ok);
+        Ok(outcome)
+    }
+
+    fn forbidden(&self, verb: &str) -> bool {
+        let st = &self.srv.settings;
+        st.forbidden_commands
+            .iter()
+            .any(|c| !c.contains(':') && c.eq_ignore_ascii_case(verb))
+            || self
+                .srv
+                .forbidden_tables
+                .iter()
+                .any(|m| matches!(m.find(verb, false), Ok(Some(_))))
+    }
+
+    /// Detect commands sent ahead when not allowed; true: close.
+    fn check_pipelining(&mut self, name: &str) -> bool {
+        if !self.chat.pending() || self.unauth_pipelining {
+            return false;
+        }
+        let last_in_group = matches!(name, "helo" | "ehlo" | "data" | "starttls");
+        let allowed = self.esmtp && !self.srv.settings.discarded("pipelining");
+        if !last_in_group && allowed {
+            return false;
+        }
+        let peek: String = String::from_utf8_lossy(self.chat.peek_pending(100))
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        let shown = peek.replace("??", "\\r\\n");
+        msg_info!(
+            "improper command pipelining after {} from {}: {}",
+            name.to_ascii_uppercase(),
+            self.peer.namaddr,
+            shown
+        );
+        self.unauth_pipelining = true;
+        self.srv.settings.forbid_unauth_pipelining
+    }
+
+    fn dispatch(&mut self, name: &str, rest: &str) -> Result<Outcome, ChatError> {
+        Ok(match name {
+            "helo" => self.helo_cmd(rest, false),
+            "ehlo" => self.helo_cmd(rest, true),
+            "mail" => self.mail_cmd(rest),
+            "rcpt" => self.rcpt_cmd(rest),
+            "data" => return self.data_cmd(rest),
+            "bdat" => return self.bdat_cmd(rest),
+            "rset" => self.rset_cmd(rest),
+            "noop" => {
+                self.reply("250 2.0.0 Ok");
+                Outcome::Continue
+            }
+            "vrfy" => self.vrfy_cmd(rest),
+            "etrn" => self.etrn_cmd(rest),
+            "quit" => {
+                self.reply("221 2.0.0 Bye");
+                Outcome::Close
+            }
+            "starttls" => {
+                self.reply("502 5.5.1 Error: command not implemented");
+                Outcome::Continue
+            }
+            _ => {
+                self.reply("500 5.5.2 Error: command not recognized");
+                self.errors += 1;
+                Outcome::Continue
+            }
+        })
+    }
+}
