@@ -15,7 +15,7 @@
 //!   Only then does it exit with status 0, and it wakes the pickup(8)
 //!   service through `public/pickup`.
 //!
-//!   postdrop is installed set-gid `setgid_group` (mode 2555), the group
+//!   postdrop is installed set-gid `setgid_group` (mode 2755, as postfix-files says), the group
 //!   that may write into the otherwise closed `maildrop` directory
 //!   (mode 0730). A user other than root or `mail_owner` may name a
 //!   configuration directory other than the default only when the

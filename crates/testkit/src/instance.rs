@@ -41,6 +41,23 @@ use std::time::Duration;
 /// How long [`Builder::start`] and [`Instance::wait_for_log`] wait by default.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The master.cf lines of the mail pipeline, as Postfix 3.7 ships them
+/// (chrooted where Postfix chroots; as an ordinary user the skeleton
+/// skips the chroot).
+pub const PIPELINE_SERVICES: &[&str] = &[
+    "pickup    unix  n       -       y       60      1       pickup",
+    "cleanup   unix  n       -       y       -       0       cleanup",
+    "qmgr      unix  n       -       n       300     1       qmgr",
+    "bounce    unix  -       -       y       -       0       bounce",
+    "defer     unix  -       -       y       -       0       bounce",
+    "trace     unix  -       -       y       -       0       bounce",
+    "showq     unix  n       -       y       -       -       showq",
+    "error     unix  -       -       y       -       -       error",
+    "retry     unix  -       -       y       -       -       error",
+    "discard   unix  -       -       y       -       -       discard",
+    "local     unix  -       n       n       -       -       local",
+];
+
 /// Builds an [`Instance`].
 #[derive(Debug, Default)]
 pub struct Builder {
@@ -59,6 +76,14 @@ impl Builder {
     /// Append one master.cf line; `{port:NAME}` becomes a free port.
     pub fn master_cf_line(mut self, line: &str) -> Builder {
         self.master_cf.push(line.to_string());
+        self
+    }
+
+    /// Add the master.cf lines of the mail pipeline as Postfix ships them
+    /// ([`PIPELINE_SERVICES`]): pickup, cleanup, qmgr, bounce/defer/trace,
+    /// error/retry, discard, local and showq.
+    pub fn mail_pipeline(mut self) -> Builder {
+        self.master_cf.extend(PIPELINE_SERVICES.iter().map(|s| s.to_string()));
         self
     }
 
@@ -316,6 +341,19 @@ impl Instance {
     /// Run `postfix -c DIR args...`.
     pub fn postfix(&self, args: &[&str]) -> Run {
         run(self.command("postfix", args), COMMAND_TIMEOUT)
+    }
+
+    /// Run a command-directory program (`sendmail`, `postqueue`, ...) with
+    /// `MAIL_CONFIG` naming this instance and `input` on standard input.
+    pub fn run_program(&self, program: &str, args: &[&str], input: &[u8]) -> Run {
+        let mut cmd = Command::new(self.bin.join(program));
+        cmd.args(args).env("MAIL_CONFIG", self.config_dir());
+        crate::run::run_with_input(cmd, input, COMMAND_TIMEOUT)
+    }
+
+    /// `sendmail args...` with `message` on standard input.
+    pub fn sendmail(&self, args: &[&str], message: &str) -> Run {
+        self.run_program("sendmail", args, message.as_bytes())
     }
 
     /// Run `postconf -c DIR args...`.

@@ -32,10 +32,12 @@ pub mod client;
 pub mod instance;
 pub mod ports;
 pub mod run;
+pub mod users;
 
 pub use client::{Client, Greeting};
 pub use instance::{Builder, Instance, Proc};
 pub use run::Run;
+pub use users::{test_user, TestUser};
 pub use util::procfs;
 
 use std::path::PathBuf;

@@ -59,11 +59,30 @@ fn read_all(mut f: std::fs::File) -> String {
 
 /// Run `cmd` with standard input from /dev/null; kill it after `timeout`.
 /// Panics when it cannot be started or had to be killed.
-pub fn run(mut cmd: Command, timeout: Duration) -> Run {
+pub fn run(cmd: Command, timeout: Duration) -> Run {
+    run_inner(cmd, None, timeout)
+}
+
+/// Like [`run`], with `input` on the command's standard input.
+pub fn run_with_input(cmd: Command, input: &[u8], timeout: Duration) -> Run {
+    run_inner(cmd, Some(input), timeout)
+}
+
+fn run_inner(mut cmd: Command, input: Option<&[u8]>, timeout: Duration) -> Run {
     let what = format!("{cmd:?}");
     let out = tempfile::tempfile().expect("temporary file");
     let err = tempfile::tempfile().expect("temporary file");
-    cmd.stdin(Stdio::null())
+    let stdin = match input {
+        None => Stdio::null(),
+        Some(bytes) => {
+            use std::io::Write;
+            let mut f = tempfile::tempfile().expect("temporary file");
+            f.write_all(bytes).expect("write input");
+            f.seek(SeekFrom::Start(0)).expect("rewind input");
+            Stdio::from(f)
+        }
+    };
+    cmd.stdin(stdin)
         .stdout(out.try_clone().expect("dup"))
         .stderr(err.try_clone().expect("dup"));
     let mut child = cmd
