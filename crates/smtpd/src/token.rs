@@ -42,7 +42,10 @@ pub struct Path {
 /// (`FROM:` or `TO:`). `strict`: `strict_rfc821_envelopes`.
 pub fn parse_path(rest: &str, kw: &str, strict: bool) -> Result<Path, PathError> {
     let rest = rest.trim_start_matches(' ');
-    if rest.len() < kw.len() || !rest[..kw.len()].eq_ignore_ascii_case(kw) {
+    if !rest
+        .get(..kw.len())
+        .is_some_and(|k| k.eq_ignore_ascii_case(kw))
+    {
         return Err(PathError::Syntax);
     }
     let mut arg = &rest[kw.len()..];
@@ -238,6 +241,8 @@ mod tests {
     #[test]
     fn syntax_errors() {
         assert_eq!(p("<a@b>"), Err(PathError::Syntax));
+        assert_eq!(p("FRÖM:<a@b>"), Err(PathError::Syntax));
+        assert_eq!(p("\u{39c}\u{39c}\u{39c}"), Err(PathError::Syntax));
         assert_eq!(p("FROM:"), Err(PathError::Syntax));
         assert_eq!(p("FROM:<a@b"), Err(PathError::Address));
         assert_eq!(p("FROM:<a b@c>"), Err(PathError::Address));
