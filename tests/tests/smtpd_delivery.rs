@@ -71,3 +71,34 @@ fn sendmail_bs_speaks_smtp_on_stdin() {
     .unwrap_or_else(|| panic!("not delivered\n{}", inst.log()));
     assert!(text.contains("via sendmail -bs"), "{text}");
 }
+
+#[test]
+fn debian_postfix_relays_to_postern() {
+    if !testkit::DebianPostfix::available() {
+        eprintln!("skipped: Debian's postfix package is not installed (or not root)");
+        return;
+    }
+    let Some(user) = test_user("fromdeb") else {
+        eprintln!("skipped: delivery to a local user needs root");
+        return;
+    };
+    let inst = instance("");
+    let debian = testkit::DebianPostfix::start(&format!(
+        "myhostname = debian.test.example\nrelayhost = [127.0.0.1]:{}\nsmtp_tls_security_level = none\n",
+        inst.port("smtp")
+    ));
+    let rcpt = format!("{}@{HOST}", user.name);
+    let msg = format!("From: someone@debian.test.example\nTo: {rcpt}\nSubject: relayed by Debian\n\nhello\n");
+    let r = debian.sendmail(&["-f", "someone@debian.test.example", &rcpt], &msg);
+    assert!(r.success(), "{r}");
+    // Debian's smtp client logs Postern's reply to the end of DATA.
+    let line = debian.wait_for_log("status=sent", Duration::from_secs(60));
+    assert!(line.contains("250 2.0.0 Ok: queued as"), "{line}");
+    let text = wait_until(Duration::from_secs(60), || {
+        let t = user.maildir_text();
+        t.contains("Subject: relayed by Debian").then_some(t)
+    })
+    .unwrap_or_else(|| panic!("not delivered\n{}", inst.log()));
+    X
+    assert!(text.contains(&format!("by {HOST} (Postfix) with ESMTP id")), "our Received header: {text}");
+}

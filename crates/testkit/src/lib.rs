@@ -29,12 +29,14 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod debian;
 pub mod instance;
 pub mod ports;
 pub mod run;
 pub mod users;
 
 pub use client::{Client, Greeting};
+pub use debian::DebianPostfix;
 pub use instance::{Builder, Instance, Proc};
 pub use run::Run;
 pub use users::{test_user, TestUser};
