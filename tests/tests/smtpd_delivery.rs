@@ -99,6 +99,7 @@ fn debian_postfix_relays_to_postern() {
         t.contains("Subject: relayed by Debian").then_some(t)
     })
     .unwrap_or_else(|| panic!("not delivered\n{}", inst.log()));
-    X
+    assert!(text.contains("Received: by debian.test.example (Postfix, from userid 0)"), "Debian's Received header: {text}");
+    assert!(text.contains("Received: from debian.test.example ("), "our Received header names Debian's EHLO: {text}");
     assert!(text.contains(&format!("by {HOST} (Postfix) with ESMTP id")), "our Received header: {text}");
 }
