@@ -12,6 +12,8 @@
 //!   - [`place_fds`]: in a child about to `exec`, move descriptors to fixed
 //!     numbers (Postfix's master/child contract).
 pub mod lmdb;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
