@@ -25,15 +25,29 @@ pub fn init(program: &str) {
     msg::log_to_stderr(true);
 }
 
-/// Open the instance's log for the program named in [`init`]
-/// (parameters `syslog_name`, `myhostname`, `maillog_file`,
-/// `syslog_facility`).
-pub fn open(cfg: &Config) {
-    let program = msg::ident()
-        .rsplit('/')
-        .next()
-        .unwrap_or("postfix")
-        .to_string();
+/// Why [`open_sink`] could not open the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkError {
+    /// `maillog_file` is not allowed by `maillog_file_prefixes` or cannot
+    /// be opened; daemons treat this as fatal.
+    File(String),
+    /// No syslog daemon could be reached; daemons warn, commands stay quiet.
+    Syslog(String),
+}
+
+/// Whether `file` starts with one of the `maillog_file_prefixes` (as
+/// Postfix checks before it writes a log file anywhere).
+pub fn prefix_allowed(file: &str, prefixes: &[String]) -> bool {
+    prefixes.iter().any(|p| file.starts_with(p.as_str()))
+}
+
+/// Set the log ident to `$syslog_name/<program>` and the host name to
+/// `myhostname`, then open `maillog_file` (after checking it against
+/// `maillog_file_prefixes`) or, when that is empty, syslog with
+/// `syslog_facility`. Used by every daemon and command, before chroot.
+///
+/// Errors: [`SinkError`].
+pub fn open_sink(cfg: &Config, program: &str) -> Result<(), SinkError> {
     let name = match cfg.get("syslog_name") {
         Ok(n) if !n.is_empty() => n,
         _ => "postfix".to_string(),
@@ -44,11 +58,40 @@ pub fn open(cfg: &Config) {
     }
     let file = cfg.get("maillog_file").unwrap_or_default();
     if !file.is_empty() {
-        if let Err(e) = msg::open_file(&file) {
-            util::msg_warn!("open {file}: {e}");
+        let prefixes = cfg.get_list("maillog_file_prefixes").unwrap_or_default();
+        if !prefix_allowed(&file, &prefixes) {
+            return Err(SinkError::File(format!(
+                "maillog_file value '{file}' does not match any prefix in maillog_file_prefixes"
+            )));
         }
+        msg::open_file(&file).map_err(|e| SinkError::File(format!("open maillog_file {file}: {e}")))
     } else {
         let facility = cfg.get("syslog_facility").unwrap_or_else(|_| "mail".into());
-        let _ = msg::open_syslog(&facility);
+        msg::open_syslog(&facility).map_err(SinkError::Syslog)
+    }
+}
+
+/// Open the instance's log for the program named in [`init`]
+/// (parameters `syslog_name`, `myhostname`, `maillog_file`,
+/// `maillog_file_prefixes`, `syslog_facility`). A log file that cannot be
+/// opened is a warning: the command's own output still reaches the user.
+pub fn open(cfg: &Config) {
+    let program = msg::ident().rsplit('/').next().unwrap_or("postfix").to_string();
+    if let Err(SinkError::File(e)) = open_sink(cfg, &program) {
+        util::msg_warn!("{e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_matched_at_the_start() {
+        let p = vec!["/var".to_string(), "/dev/stdout".to_string()];
+        assert!(prefix_allowed("/var/log/postfix.log", &p));
+        assert!(prefix_allowed("/dev/stdout", &p));
+        assert!(!prefix_allowed("/tmp/maillog", &p));
+        assert!(!prefix_allowed("/srv/var/x", &p));
     }
 }

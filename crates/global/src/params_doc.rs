@@ -80,6 +80,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("mailbox_delivery_lock", "How local(8) locks a UNIX mailbox: fcntl, flock and/or dotlock."),
     ("mailbox_size_limit", "Largest size in bytes of a mailbox file or Maildir message written by local(8); 0 means no limit."),
     ("maillog_file", "When set, log to this file (or /dev/stdout) instead of syslog."),
+    ("maillog_file_prefixes", "The path prefixes that maillog_file must start with; other values are refused."),
     ("manpage_directory", "Where manual pages are installed (install only)."),
     ("max_idle", "Seconds an idle service process waits for a client before it exits."),
     ("max_use", "How many clients a service process serves before it exits."),

@@ -54,24 +54,11 @@ use util::{msg_fatal, msg_warn};
 const WAIT_LIMIT_MS: i32 = 100_000;
 
 fn open_log(config: &Config) {
-    let syslog_name = config
-        .get("syslog_name")
-        .unwrap_or_else(|e| msg_fatal!("{e}"));
-    util::msg::init(
-        &format!("{syslog_name}/master"),
-        &config.get("myhostname").unwrap_or_default(),
-    );
-    let file = config.get("maillog_file").unwrap_or_default();
-    if !file.is_empty() {
-        if let Err(e) = util::msg::open_file(&file) {
-            msg_fatal!("open maillog_file {file}: {e}");
-        }
-    } else if let Err(e) = util::msg::open_syslog(
-        &config
-            .get("syslog_facility")
-            .unwrap_or_else(|_| "mail".into()),
-    ) {
-        msg_warn!("{e}");
+    util::msg::init("postfix/master", &config.get("myhostname").unwrap_or_default());
+    match global::cmdlog::open_sink(config, "master") {
+        Ok(()) => {}
+        Err(global::cmdlog::SinkError::File(e)) => msg_fatal!("{e}"),
+        Err(global::cmdlog::SinkError::Syslog(e)) => msg_warn!("{e}"),
     }
 }
 

@@ -30,28 +30,11 @@ pub fn init() {
 /// syslog with `syslog_facility` (silently none when there is no syslog
 /// daemon). The ident becomes `$syslog_name/postfix`.
 pub fn open_log(cfg: &Config) {
-    let name = syslog_name(cfg);
-    msg::set_ident(&format!("{name}/postfix"));
-    if let Ok(host) = cfg.get("myhostname") {
-        msg::set_hostname(&host);
-    }
-    let file = cfg.get("maillog_file").unwrap_or_default();
-    if !file.is_empty() {
-        if let Err(e) = msg::open_file(&file) {
-            util::msg_warn!("open {file}: {e}");
-        }
-    } else {
-        let facility = cfg.get("syslog_facility").unwrap_or_else(|_| "mail".into());
-        let _ = msg::open_syslog(&facility);
+    if let Err(global::cmdlog::SinkError::File(e)) = global::cmdlog::open_sink(cfg, "postfix") {
+        util::msg_warn!("{e}");
     }
 }
 
-fn syslog_name(cfg: &Config) -> String {
-    match cfg.get("syslog_name") {
-        Ok(n) if !n.is_empty() => n,
-        _ => DEFAULT_SYSLOG_NAME.to_string(),
-    }
-}
 
 /// Report `text` in postfix-script's voice: standard error shows
 /// `postfix/postfix-script: [severity: ]text`, the log gets the same line

@@ -121,23 +121,11 @@ pub struct Started<S> {
 }
 
 fn open_log(program: &str, config: &Config) {
-    let syslog_name = config
-        .get("syslog_name")
-        .unwrap_or_else(|e| msg_fatal!("{e}"));
-    let host = config.get("myhostname").unwrap_or_default();
-    util::msg::init(&format!("{syslog_name}/{program}"), &host);
-    let file = config.get("maillog_file").unwrap_or_default();
-    if !file.is_empty() {
-        if let Err(e) = util::msg::open_file(&file) {
-            msg_fatal!("open maillog_file {file}: {e}");
-        }
-    } else {
-        let facility = config
-            .get("syslog_facility")
-            .unwrap_or_else(|_| "mail".into());
-        if let Err(e) = util::msg::open_syslog(&facility) {
-            msg_warn!("{e}");
-        }
+    util::msg::init(&format!("postfix/{program}"), &config.get("myhostname").unwrap_or_default());
+    match global::cmdlog::open_sink(config, program) {
+        Ok(()) => {}
+        Err(global::cmdlog::SinkError::File(e)) => msg_fatal!("{e}"),
+        Err(global::cmdlog::SinkError::Syslog(e)) => msg_warn!("{e}"),
     }
 }
 

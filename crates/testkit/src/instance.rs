@@ -239,7 +239,7 @@ impl Instance {
              daemon_directory = {b}\n\
              command_directory = {b}\n\
              meta_directory = {d}/etc\n\
-             maillog_file = {d}/maillog\n\
+             maillog_file = {d}/maillog\nmaillog_file_prefixes = {d}\n\
              inet_interfaces = loopback-only\n\
              inet_protocols = ipv4\n\
              myhostname = postern-test.localdomain\n\
