@@ -658,3 +658,39 @@ fn smtp_source_to_postern_to_smtp_sink_2000_messages() {
     );
     assert_eq!(inst.log().matches("status=deferred").count(), 0);
 }
+
+#[test]
+fn debian_postfix_as_next_hop() {
+    if !testkit::DebianPostfix::available() {
+        println!("skipped: Debian's postfix package is not installed (or not root)");
+        return;
+    }
+    let debian = testkit::DebianPostfix::start(
+        "myhostname = debian.test\nmynetworks = 127.0.0.0/8\ndefault_transport = discard\n\
+         smtpd_recipient_restrictions = check_recipient_access inline:{bad@remote.test=REJECT}, permit_mynetworks, reject\n",
+    );
+    let inst = instance(debian.port(), "");
+    send(&inst, &["good@remote.test", "bad@remote.test"], "to Debian");
+    let l = line_for(&inst, "good@remote.test", "sent");
+    assert!(
+        l.contains(&format!("relay=127.0.0.1[127.0.0.1]:{}", debian.port())),
+        "{l}"
+    );
+    assert!(
+        l.contains("dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "),
+        "{l}"
+    );
+    let b = line_for(&inst, "bad@remote.test", "bounced");
+    assert!(
+        b.contains("said: 554 5.7.1 <bad@remote.test>: Recipient address rejected: Access denied (in reply to RCPT TO command))"),
+        "{b}"
+    );
+    // Debian's side received it from us and handed it to its discard transport.
+    let d = debian.wait_for_log("to=<good@remote.test>", WAIT);
+    assert!(d.contains("status=sent"), "{d}");
+    assert!(
+        debian.log().contains("helo=<client.test>"),
+        "{}",
+        debian.log()
+    );
+}
