@@ -5,6 +5,7 @@
 //!   [`Envelope::from_attrs`] decodes the client's envelope list: `flags`,
 //!   `sender`, recipient groups (`rcpt` then its optional `rcpt_orcpt`
 //!   and `rcpt_notify`), `envid`, `ret`, `fullname`, `rewrite_context`,
+//!   `filter` (content filter; empty = none) and `redirect` (access(5)),
 //!   and the client attributes that are kept in the queue file as `A`
 //!   records. [`ChunkReader`] reads the content framing: a decimal length,
 //!   a newline, that many bytes; length 0 ends the content.
@@ -65,6 +66,10 @@ pub struct Envelope {
     pub context: resolve::Context,
     /// Attributes for the queue file.
     pub attrs: Vec<(String, String)>,
+    /// The client's content filter (`Some("")`: explicitly none).
+    pub filter: Option<String>,
+    /// access(5) REDIRECT address.
+    pub redirect: Option<String>,
 }
 
 impl Envelope {
@@ -108,6 +113,8 @@ impl Envelope {
                     }
                 }
                 "fullname" => env.fullname = Some(text()?).filter(|s| !s.is_empty()),
+                "filter" => env.filter = Some(text()?),
+                "redirect" => env.redirect = Some(text()?).filter(|s| !s.is_empty()),
                 "rewrite_context" => {
                     let v = text()?;
                     env.context = resolve::Context::parse(&v)
@@ -201,6 +208,8 @@ mod tests {
             .put_str("ret", "hdrs")
             .put_str("rewrite_context", "remote")
             .put_str("client_address", "192.0.2.1")
+            .put_str("filter", "smtp:[127.0.0.1]:10025")
+            .put_str("redirect", "r@z")
             .put_str("unknown_future", "x");
         let e = Envelope::from_attrs(&a).unwrap();
         assert_eq!(e.flags, 1);
@@ -214,6 +223,8 @@ mod tests {
             .attrs
             .contains(&("client_address".into(), "192.0.2.1".into())));
         assert!(!e.attrs.iter().any(|(n, _)| n == "unknown_future"));
+        assert_eq!(e.filter.as_deref(), Some("smtp:[127.0.0.1]:10025"));
+        assert_eq!(e.redirect.as_deref(), Some("r@z"));
     }
 
     #[test]

@@ -29,6 +29,14 @@
 //!
 //!   Flag 4 (hold) puts the finished file in the `hold` queue instead.
 //!
+//!   Routing requests are kept as `A` records for qmgr: `filter=` (the
+//!   client's `filter` attribute; when it sends none and the message is
+//!   not a notification, `content_filter`) and `redirect=` (the client's
+//!   access(5) REDIRECT address). With a redirect the first recipient is
+//!   replaced by the redirect address in canonical form (keeping its
+//!   original address for `orig_to=`), and the others are written done:
+//!   one copy goes to the redirect address, as with Postfix.
+//!
 //! DIAGNOSTICS
 //!   Postfix's warnings: `ID: queue file size limit exceeded`, map lookup
 //!   problems (status 2 or 64, the client tries again later), bad
@@ -41,8 +49,8 @@ use crate::protocol::{ChunkReader, Envelope};
 use crate::settings::State;
 use global::attr::{AttrReader, AttrWriter, Attrs};
 use global::cleanup_client::{
-    status_reason, FLAG_BOUNCE, FLAG_HOLD, STAT_BAD, STAT_DEFER, STAT_HOPS, STAT_RCPT, STAT_SIZE,
-    STAT_WRITE,
+    status_reason, FLAG_BOUNCE, FLAG_HOLD, FLAG_NOTIFICATION, STAT_BAD, STAT_DEFER, STAT_HOPS,
+    STAT_RCPT, STAT_SIZE, STAT_WRITE,
 };
 use queue::{QueueWriter, Recipient};
 use resolve::Context;
@@ -247,19 +255,63 @@ impl Message<'_> {
                 Err(e) => return self.errs.map(&e),
             }
         }
+        if let Some(to) = self.env.redirect.clone() {
+            self.redirect(&to);
+        }
         let env = &self.env;
+        let routing = self.routing_attrs();
         let r = self
             .w
             .set_sender(&sender)
             .and_then(|()| {
                 env.attrs
                     .iter()
+                    .chain(routing.iter())
                     .try_for_each(|(n, v)| self.w.add_attr(n, v))
             })
             .and_then(|()| self.w.set_dsn(env.envid.as_deref(), env.ret));
         if let Err(e) = r {
             self.write_err(&e);
         }
+    }
+
+    /// The `filter` and `redirect` attributes for the queue file: the
+    /// client's filter (empty: none), else `content_filter` unless this
+    /// is a notification (PIPELINE.md); the client's redirect address.
+    fn routing_attrs(&self) -> Vec<(String, String)> {
+        let env = &self.env;
+        let filter = match &env.filter {
+            Some(f) => f.trim().to_string(),
+            None if env.flags & FLAG_NOTIFICATION == 0 => {
+                self.state.settings.content_filter.clone()
+            }
+            None => String::new(),
+        };
+        let mut out = Vec::new();
+        if !filter.is_empty() {
+            out.push(("filter".to_string(), filter));
+        }
+        if let Some(r) = &env.redirect {
+            out.push(("redirect".to_string(), r.clone()));
+        }
+        out
+    }
+
+    /// access(5) REDIRECT: the message goes to `to` (in canonical form)
+    /// instead of its recipients. The first recipient becomes `to` and
+    /// keeps its original address and DSN fields (for `orig_to=` and
+    /// DSNs); the others stay in the file, done, for the record.
+    fn redirect(&mut self, to: &str) {
+        let to = self.state.resolver.rewrite(Context::Local, to);
+        let mut rest = std::mem::take(&mut self.rcpts).into_iter();
+        let Some(first) = rest.next() else { return };
+        self.rcpts.push(Recipient {
+            address: to,
+            orig: first.orig.clone().or(Some(first.address.clone())),
+            ..first
+        });
+        self.rcpts
+            .extend(rest.map(|r| Recipient { done: true, ..r }));
     }
 
     /// One envelope recipient through rewriting, canonical and virtual.
@@ -376,7 +428,12 @@ impl Message<'_> {
         let r = self
             .rcpts
             .iter()
-            .try_for_each(|r| self.w.add_recipient(&Recipient { done, ..r.clone() }))
+            .try_for_each(|r| {
+                self.w.add_recipient(&Recipient {
+                    done: done || r.done,
+                    ..r.clone()
+                })
+            })
             .and_then(|()| self.w.write_content(&text));
         if let Err(e) = r {
             self.write_err(&e);
@@ -466,7 +523,7 @@ impl Message<'_> {
         let secs = now
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        for (i, r) in self.rcpts.iter().enumerate() {
+        for (i, r) in self.rcpts.iter().enumerate().filter(|(_, r)| !r.done) {
             let rec = deliver::dsn_log::DsnRecord {
                 rcpt_index: Some(i),
                 rcpt: r.address.clone(),

@@ -9,7 +9,8 @@
 //!   `message_size_limit`, `header_size_limit`, `hopcount_limit`,
 //!   `virtual_alias_recursion_limit`, `virtual_alias_expansion_limit`,
 //!   and the header options `message_drop_headers`,
-//!   `always_add_missing_headers`, `undisclosed_recipients_header`. The
+//!   `always_add_missing_headers`, `undisclosed_recipients_header`,
+//!   `content_filter` (for clients that do not name a filter). The
 //!   classes parameters say where canonical mapping applies:
 //!   `canonical_classes`, `sender_canonical_classes`,
 //!   `recipient_canonical_classes` (`envelope_sender`,
@@ -41,6 +42,9 @@ pub struct Settings {
     pub env_rcpt_canon: (bool, bool),
     /// `ipc_timeout`: per read/write on the client connection.
     pub ipc_timeout: Duration,
+    /// `content_filter`: `transport:nexthop` for messages whose client
+    /// did not say (empty: none).
+    pub content_filter: String,
 }
 
 /// Everything one cleanup process needs.
@@ -106,6 +110,7 @@ impl State {
                 has(&common, "envelope_recipient"),
             ),
             ipc_timeout: Duration::from_secs(cfg.get_time("ipc_timeout").map_err(e)?),
+            content_filter: cfg.get("content_filter").map_err(e)?.trim().to_string(),
         };
         let maps = AddrMaps {
             canonical: open("canonical_maps")?,

@@ -168,6 +168,14 @@ pub struct Submission {
     pub sasl_username: Option<String>,
     /// SASL sender (MAIL FROM AUTH=).
     pub sasl_sender: Option<String>,
+    /// Content filter for this message, `transport:nexthop` (access(5)
+    /// FILTER, or the client's `content_filter`); `Some("")` says "no
+    /// filter" explicitly, `None` lets cleanup apply its own
+    /// `content_filter`.
+    pub filter: Option<String>,
+    /// access(5) REDIRECT: deliver to this address instead of the
+    /// recipients.
+    pub redirect: Option<String>,
     /// More `name=value` attributes (protocols grow).
     pub extra: Vec<(String, String)>,
 }
@@ -209,6 +217,8 @@ impl Submission {
             ("sasl_method", &self.sasl_method),
             ("sasl_username", &self.sasl_username),
             ("sasl_sender", &self.sasl_sender),
+            ("filter", &self.filter),
+            ("redirect", &self.redirect),
         ];
         for (name, value) in opt {
             if let Some(v) = value {
@@ -528,6 +538,7 @@ mod tests {
         assert_eq!(env.int("rcpt_notify").unwrap(), 6);
         assert_eq!(env.str("rewrite_context").unwrap(), "local");
         assert_eq!(env.str("protocol_name").unwrap(), "ESMTP");
+        assert!(env.opt_str("filter").unwrap().is_none());
         let mut want = b"Subject: x\n\nbody\rline\n".to_vec();
         want.extend(vec![b'y'; 200_000]);
         want.push(b'\r');

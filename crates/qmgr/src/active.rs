@@ -22,7 +22,12 @@
 //!   warning for new mail (`delay_warning_time`), resolves each pending
 //!   recipient (a resolver failure sends it to `retry` with `4.3.0 address
 //!   resolver failure`, a syntax error to `error` with `5.1.3 bad address
-//!   syntax`) and queues the jobs.
+//!   syntax`) and queues the jobs. A message with a `filter` attribute
+//!   (cleanup's record of `content_filter` or an access(5) FILTER) is not
+//!   resolved: every recipient goes to the filter's `transport:nexthop`
+//!   (an empty next hop is `default_filter_nexthop`, else the recipient's
+//!   domain, else `myhostname`), unless the message also has a `redirect`
+//!   attribute, which wins as in Postfix.
 //!
 //!   [`Qmgr::finish`], once every job of a message has ended, reads the
 //!   done marks again and:
@@ -48,6 +53,30 @@ use queue::{QueueError, QueueFile, QueueId, ACTIVE, BOUNCE, CORRUPT, DEFER, DEFE
 use std::fs::FileTimes;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use util::{msg_info, msg_warn};
+
+/// The (transport, next hop) of content filter `filter`
+/// (`transport:nexthop`) for recipient `address`: an empty next hop is
+/// `default_nexthop` (postconf(5) `default_filter_nexthop`), else the
+/// recipient's domain, else `myhostname`.
+pub fn filter_route(
+    filter: &str,
+    address: &str,
+    default_nexthop: &str,
+    myhostname: &str,
+) -> (String, String) {
+    let (transport, nexthop) = filter.split_once(':').unwrap_or((filter, ""));
+    let nexthop = if !nexthop.is_empty() {
+        nexthop
+    } else if !default_nexthop.is_empty() {
+        default_nexthop
+    } else {
+        match address.rsplit_once('@') {
+            Some((_, d)) if !d.is_empty() => d,
+            _ => myhostname,
+        }
+    };
+    (transport.to_string(), nexthop.to_string())
+}
 
 fn secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
@@ -178,10 +207,18 @@ impl Qmgr {
             }
         }
         drop(qf);
+        let filter = env
+            .attr("filter")
+            .filter(|f| !f.is_empty() && env.attr("redirect").is_none_or(str::is_empty));
         let routed: Vec<(String, String, RequestRecipient)> = env
             .pending()
             .map(|(i, r)| {
-                let (t, n) = self.route(&r.address);
+                let (t, n) = match filter {
+                    Some(f) => {
+                        filter_route(f, &r.address, &self.s.filter_nexthop, &self.s.myhostname)
+                    }
+                    None => self.route(&r.address),
+                };
                 let rr = RequestRecipient {
                     index: i,
                     address: r.address.clone(),
@@ -298,5 +335,23 @@ impl Qmgr {
         if let Err(e) = qf.move_to(DEFERRED) {
             msg_warn!("{}: move to {DEFERRED}: {e}", id.as_str());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_route;
+
+    #[test]
+    fn filter_next_hops() {
+        let r = |f: &str, a: &str, d: &str| filter_route(f, a, d, "me.example");
+        let pair = |t: &str, n: &str| (t.to_string(), n.to_string());
+        assert_eq!(
+            r("smtp:[127.0.0.1]:10025", "u@x.example", ""),
+            pair("smtp", "[127.0.0.1]:10025")
+        );
+        assert_eq!(r("relay:", "u@x.example", ""), pair("relay", "x.example"));
+        assert_eq!(r("relay", "u@x.example", "hub"), pair("relay", "hub"));
+        assert_eq!(r("scan:", "postmaster", ""), pair("scan", "me.example"));
     }
 }

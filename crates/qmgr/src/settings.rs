@@ -17,7 +17,10 @@
 //!   - `default_process_limit`: the most deliveries in flight at once;
 //!   - `transport_retry_time`: how long a transport whose socket failed
 //!     is treated as unavailable;
-//!   - `ipc_timeout`: write timeout towards the agents and bounce.
+//!   - `ipc_timeout`: write timeout towards the agents and bounce;
+//!   - `default_filter_nexthop`: the next hop of a content filter
+//!     (`content_filter`, access(5) FILTER) given without one (empty: the
+//!     recipient's domain, else `myhostname`).
 //!
 //!   Per transport (from the master.cf service name, Postfix's
 //!   per-transport parameters): `<transport>_destination_concurrency_limit`
@@ -57,6 +60,10 @@ pub struct Settings {
     pub transport_retry: u64,
     /// postconf(5) `ipc_timeout`, seconds.
     pub ipc_timeout: u64,
+    /// postconf(5) `default_filter_nexthop`.
+    pub filter_nexthop: String,
+    /// postconf(5) `myhostname`.
+    pub myhostname: String,
     cfg: Config,
 }
 
@@ -96,6 +103,8 @@ impl Settings {
             process_limit: count(cfg, "default_process_limit").max(1),
             transport_retry: time(cfg, "transport_retry_time").max(1),
             ipc_timeout: time(cfg, "ipc_timeout").max(1),
+            filter_nexthop: cfg.get("default_filter_nexthop").unwrap_or_default(),
+            myhostname: cfg.get("myhostname").unwrap_or_default(),
             cfg: cfg.clone(),
         }
     }

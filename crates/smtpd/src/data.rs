@@ -22,6 +22,10 @@
 //!   ends. After an error the rest of the chunks are read and refused
 //!   with `551 5.0.0 Discarded N bytes after earlier error`.
 //!
+//!   The envelope carries the access(5) HOLD flag, the last FILTER
+//!   (else this server's `content_filter`) and the last REDIRECT to
+//!   cleanup, which records them for qmgr.
+//!
 //!   At the end: `smtpd_end_of_data_restrictions`, a DISCARD action, or
 //!   cleanup's verdict; `250 2.0.0 Ok: queued as ID` only when cleanup
 //!   answered status 0 (the file is on disk). Content beyond
@@ -110,6 +114,20 @@ impl Session<'_, '_> {
             date: &date,
         }));
         let hold = tx.fx.actions.iter().any(|a| a.0 == "HOLD");
+        let last = |kind: &str| {
+            tx.fx
+                .actions
+                .iter()
+                .rev()
+                .find(|a| a.0 == kind)
+                .map(|a| a.1.clone())
+        };
+        // The last FILTER wins over `content_filter`; a stand-alone
+        // server (sendmail -bs) leaves `content_filter` to cleanup, as
+        // Postfix's leaves it to pickup.
+        let filter =
+            last("FILTER").or_else(|| (!self.srv.stand_alone).then(|| st.content_filter.clone()));
+        let redirect = last("REDIRECT");
         let env = crate::cleanup::Envelope {
             flags: if hold {
                 global::cleanup_client::FLAG_HOLD
@@ -129,6 +147,8 @@ impl Session<'_, '_> {
             rewrite_context: "remote".into(),
             encoding: Some(if tx.body_8bit { "8bit" } else { "7bit" }.into()),
             smtputf8: tx.smtputf8,
+            filter,
+            redirect,
             ..crate::cleanup::Envelope::default()
         };
         let Some(c) = tx.cleanup.as_mut() else {

@@ -83,6 +83,9 @@ pub struct Settings {
     pub port_logging: bool,
     /// `fast_flush_domains`.
     pub fast_flush_domains: String,
+    /// `content_filter`: `transport:nexthop` for every message this
+    /// server receives (empty: none), passed to cleanup.
+    pub content_filter: String,
 }
 
 fn code(cfg: &Config, name: &str) -> Result<u16, ConfigError> {
@@ -143,6 +146,7 @@ impl Settings {
             forbidden_commands: cfg.get_list("smtpd_forbidden_commands")?,
             port_logging: cfg.get_bool("smtpd_client_port_logging")?,
             fast_flush_domains: cfg.get("fast_flush_domains")?,
+            content_filter: cfg.get("content_filter")?.trim().to_string(),
             config: cfg.clone(),
         })
     }

@@ -9,8 +9,9 @@
 //!   `DUNNO` goes on; `PREPEND header`, `HOLD`, `DISCARD`, `FILTER
 //!   transport:dest`, `REDIRECT addr`, `WARN text`, `INFO text`,
 //!   `DEFER_IF_REJECT`, `DEFER_IF_PERMIT` set a side effect and go on
-//!   (HOLD, DISCARD, FILTER and REDIRECT act like OK for this stage's
-//!   list, as Postfix's do: "the same as OK"); anything else is a
+//!   (DISCARD also permits, as in Postfix; FILTER needs
+//!   `transport:destination` and REDIRECT `user@domain`, else they are
+//!   logged and ignored); anything else is a
 //!   restriction list (a restriction class name or built-in restriction
 //!   names), evaluated in place.
 //!

@@ -16,13 +16,17 @@
 //!   `!pattern`.
 //!
 //! DIAGNOSTICS
-//!   A table or file that cannot be opened is logged as a warning at
-//!   start and ignored; a lookup error is reported as an error (the
-//!   caller answers 451 4.3.0, as Postfix does).
+//!   A file of patterns that cannot be read is logged as a warning at
+//!   start and ignored; a table that cannot be opened is logged and
+//!   replaced by a [`super::surrogate`] whose lookups fail. A lookup
+//!   error is logged (`warning: mynetworks: lmdb:/x: table lookup
+//!   problem`) and returned as an error; the caller answers `451 4.3.0
+//!   <name>: Temporary lookup failure`, as Postfix does.
+use super::surrogate;
 use ipnet::IpNet;
-use maps::{DictFlags, Maps};
+use maps::Maps;
 use std::net::IpAddr;
-use util::msg_warn;
+use util::{msg_error, msg_warn};
 
 enum NetItem {
     Net(IpNet, bool),
@@ -40,7 +44,10 @@ impl std::fmt::Debug for NetList {
     }
 }
 
-fn expand_files(value: &str) -> Vec<String> {
+/// The items of list `value` with `/file/name` entries replaced by the
+/// file's patterns. A file that cannot be read becomes an `Err` item
+/// (name, why), which the caller turns into a failing table.
+fn expand_files(value: &str) -> Vec<Result<String, (String, String)>> {
     let mut out = Vec::new();
     for item in util::strings::split_list(value) {
         let (neg, body) = match item.strip_prefix('!') {
@@ -53,17 +60,36 @@ fn expand_files(value: &str) -> Vec<String> {
                     for line in text.lines() {
                         let line = line.split('#').next().unwrap_or("");
                         for w in util::strings::split_list(line) {
-                            out.push(format!("{neg}{w}"));
+                            out.push(Ok(format!("{neg}{w}")));
                         }
                     }
                 }
-                Err(e) => msg_warn!("open {body}: {e}"),
+                Err(e) => {
+                    let why = format!(
+                        "open {body}: {}",
+                        util::strings::strip_os_error(&e.to_string())
+                    );
+                    msg_error!("{why}");
+                    out.push(Err((body, why)));
+                }
             }
         } else {
-            out.push(item);
+            out.push(Ok(item));
         }
     }
     out
+}
+
+/// A table of list `title` standing for file `name` that could not be
+/// read (`why`): its lookups fail.
+fn broken(title: &str, name: &str, why: &str) -> Maps {
+    Maps::from_dicts(title, vec![Box::new(surrogate::Surrogate::new(name, why))])
+}
+
+/// Log a failed lookup in table list `m` and return the error text.
+fn lookup_problem(m: &Maps, e: &maps::DictError) -> String {
+    surrogate::warn_lookup(m.title(), e);
+    e.to_string()
 }
 
 /// Parse `a.b.c.d/n`, `[v6]/n`, `a.b.c.d`, `[v6]`, `v6`.
@@ -89,15 +115,20 @@ impl NetList {
     pub fn parse(title: &str, value: &str) -> NetList {
         let mut items = Vec::new();
         for item in expand_files(value) {
+            let item = match item {
+                Ok(i) => i,
+                Err((name, why)) => {
+                    items.push(NetItem::Table(broken(title, &name, &why), false));
+                    continue;
+                }
+            };
             let (neg, body) = match item.strip_prefix('!') {
                 Some(b) => (true, b),
                 None => (false, item.as_str()),
             };
             if body.contains(':') && !body.starts_with('[') && parse_net(body).is_none() {
-                match Maps::open(title, body, DictFlags::default()) {
-                    Ok(m) => items.push(NetItem::Table(m, neg)),
-                    Err(e) => msg_warn!("{title}: {body}: {e}"),
-                }
+                let m = Maps::from_dicts(title, vec![surrogate::open(body)]);
+                items.push(NetItem::Table(m, neg));
             } else if let Some(n) = parse_net(body) {
                 items.push(NetItem::Net(n, neg));
             } else {
@@ -118,7 +149,7 @@ impl NetList {
                 NetItem::Net(n, neg) if n.contains(&ip) => return Ok(!neg),
                 NetItem::Table(m, neg) => {
                     let hit = maps::search::find_host_address(m, &ip.to_string())
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| lookup_problem(m, &e))?;
                     if hit.is_some() {
                         return Ok(!neg);
                     }
@@ -153,15 +184,20 @@ impl DomainList {
     pub fn parse(title: &str, value: &str, parent_matches: bool) -> DomainList {
         let mut items = Vec::new();
         for item in expand_files(value) {
+            let item = match item {
+                Ok(i) => i,
+                Err((name, why)) => {
+                    items.push(DomainItem::Table(broken(title, &name, &why), false));
+                    continue;
+                }
+            };
             let (neg, body) = match item.strip_prefix('!') {
                 Some(b) => (true, b.to_string()),
                 None => (false, item.clone()),
             };
             if body.contains(':') && !body.starts_with('[') {
-                match Maps::open(title, &body, DictFlags::default()) {
-                    Ok(m) => items.push(DomainItem::Table(m, neg)),
-                    Err(e) => msg_warn!("{title}: {body}: {e}"),
-                }
+                let m = Maps::from_dicts(title, vec![surrogate::open(&body)]);
+                items.push(DomainItem::Table(m, neg));
             } else {
                 items.push(DomainItem::Name(body.to_ascii_lowercase(), neg));
             }
@@ -196,7 +232,7 @@ impl DomainList {
                 }
                 DomainItem::Table(m, neg) => {
                     let hit = maps::search::find_domain(m, d, self.parent_matches, false)
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| lookup_problem(m, &e))?;
                     if hit.is_some() {
                         return Ok(!neg);
                     }
@@ -241,5 +277,9 @@ mod tests {
         assert!(!strict.matches("a.example.com").unwrap());
         let t = DomainList::parse("x", "inline:{ one.example=1 }", false);
         assert!(t.matches("one.example").unwrap());
+        let broken = DomainList::parse("relay_domains", "lmdb:/nonexistent/relay", false);
+        assert!(broken.matches("one.example").is_err());
+        let nets = NetList::parse("mynetworks", "lmdb:/nonexistent/nets");
+        assert!(nets.matches("192.0.2.1".parse().unwrap()).is_err());
     }
 }

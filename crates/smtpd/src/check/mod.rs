@@ -28,8 +28,13 @@
 //! DIAGNOSTICS
 //!   An unknown restriction name is logged (`warning: unknown smtpd
 //!   restriction: "name"`) and answered with `451 4.3.5 Server
-//!   configuration error`; a table lookup error with `451 4.3.0
-//!   Temporary lookup failure`.
+//!   configuration error`. A table that cannot be opened is logged at
+//!   start and replaced by a [`surrogate`] that fails every lookup; a
+//!   failed lookup in a `check_*_access` table is answered `451 4.3.5
+//!   <name>: Class rejected: Server configuration error`, one in any
+//!   other table (`local_recipient_maps`, `mynetworks`, `relay_domains`
+//!   ...) `451 4.3.0 <name>: Temporary lookup failure`, as Postfix 3.7
+//!   does. Nothing is skipped silently.
 //!
 //! SEE ALSO
 //!   postconf(5), access(5), SMTPD_ACCESS_README, SMTPD_POLICY_README.
@@ -37,11 +42,12 @@ pub mod access;
 pub mod lists;
 pub mod policy;
 pub mod restrict;
+pub mod surrogate;
 
 use crate::peer::{Dns, Peer};
 use global::Config;
 use lists::{DomainList, NetList};
-use maps::{DictFlags, Maps};
+use maps::Maps;
 use std::collections::HashMap;
 use util::msg_warn;
 
@@ -252,10 +258,7 @@ fn open_maps(title: &str, value: &str) -> Option<Maps> {
             dicts.push(Box::new(restrict::PasswdDict::load()) as Box<dyn maps::Dict>);
             continue;
         }
-        match maps::open(&spec, DictFlags::default()) {
-            Ok(d) => dicts.push(d),
-            Err(e) => msg_warn!("{title}: {spec}: {e}"),
-        }
+        dicts.push(surrogate::open(&spec));
     }
     (!util::strings::split_list(value).is_empty()).then(|| Maps::from_dicts(title, dicts))
 }

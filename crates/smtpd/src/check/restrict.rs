@@ -13,7 +13,7 @@
 //!   `permit_tls_clientcerts`, `permit_tls_all_clientcerts`,
 //!   `check_ccert_access`) answer "dunno" until those features exist.
 use super::access::{self, Action};
-use super::{Checks, Decision, Effects, Facts, Reject, Stage};
+use super::{surrogate, Checks, Decision, Effects, Facts, Reject, Stage};
 use crate::peer::{valid_hostname, DnsAnswer};
 use crate::token::domain_of;
 use maps::DictError;
@@ -59,9 +59,22 @@ impl maps::Dict for PasswdDict {
     }
 }
 
-fn temp_lookup_error(e: impl std::fmt::Display) -> Decision {
-    msg_warn!("table lookup error: {e}");
-    Decision::Reject(Reject::new(451, "4.3.0", "Temporary lookup failure"))
+/// `451 4.3.0 <name>: Temporary lookup failure` (Postfix's answer when
+/// a table of an address class, a network or a domain list fails; the
+/// warnings are logged where the lookup failed).
+fn temp_lookup_error(name: &str) -> Decision {
+    Decision::Reject(Reject::new(
+        451,
+        "4.3.0",
+        format!("<{name}>: Temporary lookup failure"),
+    ))
+}
+
+/// Log a failed table lookup unless a surrogate table already did.
+fn warn_dict(e: &DictError) {
+    if !surrogate::is_surrogate(e) {
+        msg_warn!("{e}");
+    }
 }
 
 fn is_literal(h: &str) -> bool {
@@ -151,7 +164,7 @@ impl Checks {
                 match self.mynetworks.matches(ip) {
                     Ok(true) => Decision::Permit,
                     Ok(false) => Decision::Dunno,
-                    Err(e) => temp_lookup_error(e),
+                    Err(_) => temp_lookup_error(&what),
                 }
             }
             "reject_unauth_destination"
@@ -159,7 +172,7 @@ impl Checks {
             | "permit_auth_destination" => match f.recipient.as_deref() {
                 None => Decision::Dunno,
                 Some(r) => match self.relay_ok(r) {
-                    Err(e) => temp_lookup_error(e),
+                    Err(_) => temp_lookup_error(r),
                     Ok(true) if lname == "permit_auth_destination" => Decision::Permit,
                     Ok(true) => Decision::Dunno,
                     Ok(false) if lname == "permit_auth_destination" => Decision::Dunno,
@@ -379,8 +392,8 @@ impl Checks {
                 let (what, class) = Self::subject(stage, f);
                 return self.apply(
                     access::parse_action(&action),
-                    &what,
-                    class,
+                    (arg, "policy query"),
+                    (&what, class),
                     stage,
                     f,
                     fx,
@@ -399,12 +412,29 @@ impl Checks {
         };
         let (hit, who, class) = found;
         match hit {
-            Err(e) => temp_lookup_error(e),
+            Err(e) => {
+                // Postfix 3.7: an access table that fails answers as if it
+                // had said "451 4.3.5 Server configuration error".
+                warn_dict(&e);
+                self.apply(
+                    Action::Refuse {
+                        code: 451,
+                        dsn: Some("4.3.5".into()),
+                        text: "Server configuration error".into(),
+                    },
+                    (arg, &who),
+                    (&who, class),
+                    stage,
+                    f,
+                    fx,
+                    depth,
+                )
+            }
             Ok(None) => Decision::Dunno,
             Ok(Some(found)) => self.apply(
                 access::parse_action(&found.value),
-                &who,
-                class,
+                (arg, &found.key),
+                (&who, class),
                 stage,
                 f,
                 fx,
@@ -413,13 +443,15 @@ impl Checks {
         }
     }
 
-    /// Carry out an access table or policy answer about `who`.
+    /// Carry out an access table or policy answer about `who` (of
+    /// `class`, e.g. "Recipient address"); `source` is (table, key) for
+    /// warnings about bad values.
     #[allow(clippy::too_many_arguments)] // reason: one call site per answer source, all context needed
     fn apply(
         &mut self,
         action: Action,
-        who: &str,
-        class: &str,
+        source: (&str, &str),
+        (who, class): (&str, &str),
         stage: Stage,
         f: &Facts,
         fx: &mut Effects,
@@ -484,8 +516,25 @@ impl Checks {
                             }
                         ),
                     )),
+                    "FILTER" | "REDIRECT" => {
+                        let (table, key) = source;
+                        if kind == "FILTER" && arg.is_empty() {
+                            msg_warn!(
+                                "access table {table} entry \"{key}\" has FILTER entry without value"
+                            );
+                        } else if kind == "FILTER" && !arg.contains(':') {
+                            msg_warn!("access table {table} entry \"{key}\" requires transport:destination");
+                        } else if kind == "REDIRECT" && !arg.contains('@') {
+                            msg_warn!(
+                                "access table {table} entry \"{key}\" requires user@domain target"
+                            );
+                        } else {
+                            let log = format!("<{who}>: {class} triggers {kind} {arg}");
+                            fx.actions.push((kind.to_string(), arg, log));
+                        }
+                    }
                     _ => {
-                        let log = if arg.is_empty() || kind == "FILTER" || kind == "REDIRECT" {
+                        let log = if arg.is_empty() {
                             format!(
                                 "<{who}>: {class} triggers {kind} {}",
                                 if arg.is_empty() {
@@ -498,6 +547,10 @@ impl Checks {
                             format!("<{who}>: {class} {arg}")
                         };
                         fx.actions.push((kind.to_string(), arg, log));
+                        if kind == "DISCARD" {
+                            // Postfix: DISCARD also permits the request.
+                            return Decision::Permit;
+                        }
                     }
                 }
                 Decision::Dunno
@@ -627,7 +680,7 @@ impl Checks {
             None => 0,
             Some(d) => match class(d) {
                 Ok(c) => c,
-                Err(e) => return temp_lookup_error(e),
+                Err(_) => return temp_lookup_error(rcpt),
             },
         };
         let (maps, code, table) = match cls {
@@ -666,7 +719,10 @@ impl Checks {
             }
         }
         match hit {
-            Err(e) => temp_lookup_error(e),
+            Err(e) => {
+                warn_dict(&e);
+                temp_lookup_error(rcpt)
+            }
             Ok(Some(_)) => Decision::Dunno,
             Ok(None) => Decision::Reject(Reject::new(
                 code,
