@@ -15,6 +15,8 @@
 //!     (pickup, cleanup) also goes to the sink.
 //!   - REDIRECT: a message for two recipients is delivered once, to the
 //!     redirect address only (`to=<boss@...>, orig_to=<first@...>`).
+//!   - ETRN for a domain in `fast_flush_domains` makes its deferred mail
+//!     due at once, long before `minimal_backoff_time` / `queue_run_delay`.
 //!   - `local_recipient_maps = lmdb:/missing` makes RCPT answer `451
 //!     4.3.0 <addr>: Temporary lookup failure`, and nothing is accepted.
 //!
@@ -39,13 +41,16 @@ struct Sink {
 
 impl Sink {
     fn start() -> Option<Sink> {
+        Sink::start_on(testkit::ports::free_port())
+    }
+
+    fn start_on(port: u16) -> Option<Sink> {
         if Command::new("smtp-sink").arg("-h").output().is_err() {
             println!("skipped: smtp-sink is not installed (Debian's postfix package)");
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
         let dump = dir.path().join("dump");
-        let port = testkit::ports::free_port();
         let child = Command::new("smtp-sink")
             .args(["-D", dump.to_str().unwrap(), "-u", "root"])
             .arg(format!("127.0.0.1:{port}"))
@@ -232,4 +237,32 @@ fn broken_local_recipient_maps_gives_451() {
 
 fn is_empty_dir(p: &Path) -> bool {
     std::fs::read_dir(p).map_or(true, |mut d| d.next().is_none())
+}
+
+#[test]
+fn etrn_delivers_the_sites_deferred_mail_now() {
+    let port = testkit::ports::free_port();
+    let inst = instance(&format!(
+        "relayhost = [127.0.0.1]:{port}\nfast_flush_domains = remote.test\n\
+         minimal_backoff_time = 1h\nmaximal_backoff_time = 2h\nqueue_run_delay = 1h\n"
+    ));
+    send(&inst, &["site@remote.test"]);
+    let d = inst.wait_for_log("to=<site@remote.test>, relay=", WAIT);
+    assert!(d.contains("status=deferred"), "{d}");
+    let Some(sink) = Sink::start_on(port) else {
+        return;
+    };
+    let mut c = Client::connect(inst.port("smtpd")).expect("connect to smtpd");
+    assert!(c.read_line().starts_with("220 "));
+    assert!(c.cmd("HELO client.filter.test").starts_with("250"));
+    assert_eq!(c.cmd("ETRN remote.test"), "250 Queuing started");
+    c.cmd("QUIT");
+    sink.wait_messages(1, &inst);
+    let sent = wait_until(WAIT, || {
+        inst.log()
+            .lines()
+            .find(|l| l.contains("to=<site@remote.test>") && l.contains("status=sent"))
+            .map(str::to_string)
+    });
+    assert!(sent.is_some(), "{}", inst.log());
 }

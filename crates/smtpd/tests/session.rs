@@ -245,6 +245,36 @@ fn vrfy_and_etrn() {
 }
 
 #[test]
+fn etrn_flushes_fast_flush_domains_only() {
+    let mut s = Smtp::start(
+        "smtpd_etrn_restrictions = check_client_access cidr:{{0.0.0.0/0 OK}}, reject\n",
+    );
+    s.cmd("EHLO c.example", "250");
+    s.cmd("ETRN a b", "500").is("500 Syntax: ETRN domain");
+    s.cmd("ETRN @relay.example", "250")
+        .is("250 Queuing started");
+    s.cmd("ETRN relay.example", "250").is("250 Queuing started");
+    s.cmd("ETRN other.example", "459");
+    let mut s = Smtp::start("smtpd_etrn_restrictions = reject\n");
+    s.cmd("EHLO c.example", "250");
+    s.cmd("ETRN relay.example", "554")
+        .is("554 5.7.1 <relay.example>: Etrn command rejected: Access denied");
+    let log = s.done();
+    assert!(
+        log.iter().any(|l| l.starts_with("NOQUEUE: reject: ETRN from ")
+            && l.ends_with(": 554 5.7.1 <relay.example>: Etrn command rejected: Access denied; proto=ESMTP helo=<c.example>")),
+        "{log:?}"
+    );
+    let mut s = Smtp::with(Opts {
+        stand_alone: true,
+        ..Opts::default()
+    });
+    s.cmd("EHLO c.example", "250");
+    s.cmd("ETRN relay.example", "458")
+        .is("458 Unable to queue messages");
+}
+
+#[test]
 fn pipelined_commands_get_replies_in_order() {
     let mut s = Smtp::start("");
     s.cmd("EHLO c.example", "250");
