@@ -39,6 +39,7 @@
 //! SEE ALSO
 //!   postconf(5), access(5), SMTPD_ACCESS_README, SMTPD_POLICY_README.
 pub mod access;
+pub mod address;
 pub mod lists;
 pub mod policy;
 pub mod restrict;
