@@ -27,9 +27,12 @@
 //!   parse and end with the trailer, so a torn record anywhere (and at the
 //!   end) is skipped and counted, never mistaken for a whole one.
 //!
-//!   Files are created mode 0600. When the writer is root (local(8) runs
-//!   unprivileged=n), a new file is given to the owner of the queue
-//!   directory, so bounce and qmgr (mail_owner) can read and remove it.
+//!   Files are created mode 0600, missing hash subdirectories mode 0700.
+//!   When the writer is root (local(8) runs unprivileged=n), a new file
+//!   and every hash subdirectory on its path are given to the owner of the
+//!   queue directory (mail_owner), so bounce and qmgr can read and remove
+//!   them; a subdirectory an older root writer left root-owned is
+//!   repaired the same way.
 //!
 //! SEE ALSO
 //!   doc/PIPELINE.md "DSN logs", bounce(8), RFC 3464.
@@ -136,13 +139,7 @@ pub fn append(qdir: &QueueDir, queue: &str, id: &QueueId, rec: &DsnRecord) -> Re
     };
     let mut file = match open() {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent() {
-                fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(DeliverError::io(dir.display()))?;
-            }
+            make_hash_dirs(qdir, queue, &path)?;
             open()
         }
         r => r,
@@ -151,7 +148,13 @@ pub fn append(qdir: &QueueDir, queue: &str, id: &QueueId, rec: &DsnRecord) -> Re
     let meta = file.metadata().map_err(DeliverError::io(&show))?;
     let created = meta.len() == 0;
     if created && nix::unistd::geteuid().is_root() {
-        give_to_queue_owner(qdir, queue, &file);
+        if let Some(owner) = queue_owner(qdir, queue) {
+            chown_fd(&file, owner, &show);
+            // Hash directories made by an older root writer are repaired.
+            for dir in hash_dirs(qdir, queue, &path) {
+                chown_if_needed(&dir, owner);
+            }
+        }
     }
     let mut buf = Vec::new();
     if meta.len() > 0 {
@@ -174,19 +177,79 @@ pub fn append(qdir: &QueueDir, queue: &str, id: &QueueId, rec: &DsnRecord) -> Re
     Ok(())
 }
 
-/// chown a new log to the owner of its queue directory (root writers).
-fn give_to_queue_owner(qdir: &QueueDir, queue: &str, file: &fs::File) {
+/// The owner (uid, gid) of the top directory of `queue`.
+fn queue_owner(qdir: &QueueDir, queue: &str) -> Option<(u32, u32)> {
+    let top = qdir.queue_path(queue).ok()?;
+    fs::metadata(&top).ok().map(|m| (m.uid(), m.gid()))
+}
+
+/// The hash subdirectories between the top of `queue` and `path`, top
+/// first (none when `path` is not below the queue).
+fn hash_dirs(qdir: &QueueDir, queue: &str, path: &Path) -> Vec<std::path::PathBuf> {
     let Ok(top) = qdir.queue_path(queue) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<_> = path
+        .ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(&top) && *d != top)
+        .map(Path::to_path_buf)
+        .collect();
+    dirs.reverse();
+    dirs
+}
+
+/// Create the missing hash subdirectories of `path` (mode 0700). A root
+/// writer (local(8)) gives each directory it creates to the owner of the
+/// queue directory, so that qmgr and bounce (mail_owner) can use and
+/// remove what is inside. Errors: I/O.
+fn make_hash_dirs(qdir: &QueueDir, queue: &str, path: &Path) -> Result<()> {
+    let owner = if nix::unistd::geteuid().is_root() {
+        queue_owner(qdir, queue)
+    } else {
+        None
+    };
+    for dir in hash_dirs(qdir, queue, path) {
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {
+                if let Some(o) = owner {
+                    chown_if_needed(&dir, o);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(DeliverError::io(dir.display())(e)),
+        }
+    }
+    Ok(())
+}
+
+/// chown `dir` to `owner` unless it already belongs to it (a warning on
+/// failure).
+fn chown_if_needed(dir: &Path, (uid, gid): (u32, u32)) {
+    let Ok(m) = fs::symlink_metadata(dir) else {
         return;
     };
-    if let Ok(m) = fs::metadata(&top) {
-        let uid = nix::unistd::Uid::from_raw(m.uid());
-        let gid = nix::unistd::Gid::from_raw(m.gid());
-        if let Err(e) =
-            nix::unistd::fchown(std::os::fd::AsRawFd::as_raw_fd(file), Some(uid), Some(gid))
-        {
-            util::msg_warn!("fchown {}: {e}", top.display());
+    if m.is_dir() && (m.uid() != uid || m.gid() != gid) {
+        let r = nix::unistd::chown(
+            dir,
+            Some(nix::unistd::Uid::from_raw(uid)),
+            Some(nix::unistd::Gid::from_raw(gid)),
+        );
+        if let Err(e) = r {
+            util::msg_warn!("chown {}: {}", dir.display(), e.desc());
         }
+    }
+}
+
+/// chown a new log to `owner` (the owner of its queue directory).
+fn chown_fd(file: &fs::File, (uid, gid): (u32, u32), show: &str) {
+    let r = nix::unistd::fchown(
+        std::os::fd::AsRawFd::as_raw_fd(file),
+        Some(nix::unistd::Uid::from_raw(uid)),
+        Some(nix::unistd::Gid::from_raw(gid)),
+    );
+    if let Err(e) = r {
+        util::msg_warn!("fchown {show}: {}", e.desc());
     }
 }
 
@@ -305,6 +368,38 @@ mod tests {
         remove(&q, "defer", &id).unwrap();
         remove(&q, "defer", &id).unwrap();
         assert!(!exists(&q, "defer", &id));
+    }
+
+    #[test]
+    fn root_writers_give_hash_directories_to_the_queue_owner() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let (_t, q, id) = setup();
+        let (uid, gid) = (65534, 65534);
+        for queue in ["defer", "bounce"] {
+            let top = q.queue_path(queue).unwrap();
+            nix::unistd::chown(
+                &top,
+                Some(nix::unistd::Uid::from_raw(uid)),
+                Some(nix::unistd::Gid::from_raw(gid)),
+            )
+            .unwrap();
+        }
+        // defer/ is hashed: its new subdirectory must be the owner's.
+        append(&q, "defer", &id, &rec("a@x", "4.4.1")).unwrap();
+        let path = q.path("defer", &id).unwrap();
+        for p in [path.parent().unwrap(), path.as_path()] {
+            let m = fs::metadata(p).unwrap();
+            assert_eq!((m.uid(), m.gid()), (uid, gid), "{}", p.display());
+        }
+        // A subdirectory left root-owned by an older writer is repaired.
+        let other = QueueId::from_parts(1_700_000_001, 0x1BCDE, 9);
+        let dir = q.dir("defer", &other).unwrap();
+        fs::create_dir(&dir).unwrap();
+        append(&q, "defer", &other, &rec("a@x", "4.4.1")).unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().uid(), uid);
     }
 
     #[test]
