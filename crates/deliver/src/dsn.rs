@@ -100,21 +100,18 @@ pub struct Dsn {
 
 impl Dsn {
     /// A status with a reason. A malformed `status` becomes `4.0.0`
-    /// (the caller's bug must not lose mail; the toolkit logs it).
+    /// (the caller's bug must not lose mail; the toolkit logs it). Rust's
+    /// ` (os error N)` suffixes are removed from the reason (a reason
+    /// reads like Postfix's `%m`: `Permission denied`).
     pub fn new(status: &str, reason: &str) -> Dsn {
-        Dsn {
-            status: DsnStatus::parse(status).unwrap_or(DsnStatus::DEFER),
-            reason: reason.to_string(),
-            diagnostic: None,
-            mta: None,
-        }
+        Dsn::with_status(DsnStatus::parse(status).unwrap_or(DsnStatus::DEFER), reason)
     }
 
-    /// A parsed status with a reason.
+    /// A parsed status with a reason (cleaned as in [`Dsn::new`]).
     pub fn with_status(status: DsnStatus, reason: &str) -> Dsn {
         Dsn {
             status,
-            reason: reason.to_string(),
+            reason: util::strings::strip_os_error(reason),
             diagnostic: None,
             mta: None,
         }
@@ -173,5 +170,15 @@ mod tests {
         let d = Dsn::split(DsnStatus::DEFER, "4.3.2");
         assert_eq!((d.status, d.reason.as_str()), (DsnStatus::new(4, 3, 2), ""));
         assert_eq!(Dsn::split(DsnStatus::DEFER, "").reason, "");
+    }
+
+    #[test]
+    fn reasons_carry_no_rust_error_suffix() {
+        let e = std::io::Error::from_raw_os_error(13);
+        let d = Dsn::new("4.2.0", &format!("cannot open mailbox /var/mail/u: {e}"));
+        assert_eq!(
+            d.reason,
+            "cannot open mailbox /var/mail/u: Permission denied"
+        );
     }
 }

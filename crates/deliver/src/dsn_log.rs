@@ -82,7 +82,7 @@ impl DsnRecord {
             .put_str("rcpt_orig", self.orig.as_deref().unwrap_or(""))
             .put_str("dsn_status", &self.dsn.status.to_string())
             .put_str("action", &self.action)
-            .put_str("reason", &self.dsn.reason)
+            .put_str("reason", &util::strings::strip_os_error(&self.dsn.reason))
             .put_str("relay", &self.relay);
         if let Some((t, x)) = &self.dsn.diagnostic {
             a = a.put_str("dsn_dtype", t).put_str("dsn_dtext", x);

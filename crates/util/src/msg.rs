@@ -173,12 +173,25 @@ pub fn close_sink() {
 /// Format one `maillog_file` line (without the newline).
 pub fn format_file_line(hostname: &str, ident: &str, pid: u32, text: &str) -> String {
     let now = chrono::Local::now();
-    format!("{} {} {}[{}]: {}", now.format("%b %e %H:%M:%S"), hostname, ident, pid, text)
+    format!(
+        "{} {} {}[{}]: {}",
+        now.format("%b %e %H:%M:%S"),
+        hostname,
+        ident,
+        pid,
+        text
+    )
 }
 
 /// Log `text` at `severity`. Fatal exits with status 1; Panic aborts.
+/// Rust's ` (os error N)` suffixes are removed, so system errors read as
+/// Postfix's `%m` does (`Permission denied`).
 pub fn log(severity: Severity, text: &str) {
-    let full = format!("{}{}", severity.prefix(), text);
+    let full = format!(
+        "{}{}",
+        severity.prefix(),
+        crate::strings::strip_os_error(text)
+    );
     with_state(|s| {
         let program = s.ident.rsplit('/').next().unwrap_or("postfix").to_string();
         match &mut s.sink {
@@ -202,7 +215,9 @@ pub fn log(severity: Severity, text: &str) {
         }
     });
     match severity {
-        Severity::Fatal => std::process::exit(FATAL_STATUS.load(std::sync::atomic::Ordering::Relaxed)),
+        Severity::Fatal => {
+            std::process::exit(FATAL_STATUS.load(std::sync::atomic::Ordering::Relaxed))
+        }
         Severity::Panic => std::process::abort(),
         _ => {}
     }
@@ -238,5 +253,22 @@ mod tests {
         assert!(re_ok, "{line}");
         // "Nov 30 00:15:38" is 15 characters.
         assert_eq!(&line[15..16], " ");
+    }
+
+    #[test]
+    fn system_error_text_reads_like_strerror() {
+        let dir = std::env::temp_dir().join(format!("msg-test-{}", std::process::id()));
+        let _ = std::fs::create_dir(&dir);
+        let path = dir.join("log");
+        open_file(path.to_str().unwrap()).unwrap();
+        let e = io::Error::from_raw_os_error(13);
+        log(Severity::Warning, &format!("open /x: {e}"));
+        close_sink();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            text.ends_with(": warning: open /x: Permission denied\n"),
+            "{text}"
+        );
     }
 }

@@ -118,13 +118,24 @@ mod tests {
 /// messages, so a wrapped error reads like Postfix's `%m` (`open x: No
 /// such file or directory`).
 pub fn strip_os_error(text: &str) -> String {
-    let mut out = text.to_string();
-    while let Some(start) = out.find(" (os error ") {
-        match out[start..].find(')') {
-            Some(end) => out.replace_range(start..start + end + 1, ""),
-            None => break,
+    const MARK: &str = " (os error ";
+    if !text.contains(MARK) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(MARK) {
+        let after = &rest[start + MARK.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after.as_bytes().get(digits) == Some(&b')') {
+            out.push_str(&rest[..start]);
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(&rest[..start + MARK.len()]);
+            rest = after;
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -133,9 +144,16 @@ mod strip_tests {
     #[test]
     fn strips_every_os_error_suffix() {
         assert_eq!(
-            super::strip_os_error("open a: No such file or directory (os error 2): x (os error 13)"),
+            super::strip_os_error(
+                "open a: No such file or directory (os error 2): x (os error 13)"
+            ),
             "open a: No such file or directory: x"
         );
         assert_eq!(super::strip_os_error("plain"), "plain");
+        // Only Rust's exact suffix goes; other text stays as it is.
+        assert_eq!(
+            super::strip_os_error("a (os error x) b (os error 5"),
+            "a (os error x) b (os error 5"
+        );
     }
 }
