@@ -90,14 +90,16 @@ fn parse_notify(v: &str) -> Option<DsnNotify> {
     DsnNotify::parse(&cleaned)
 }
 
-/// The sender as given to `-f`: `<>` and empty mean the null sender;
-/// angle brackets around an address are removed.
-pub fn clean_sender(v: &str) -> String {
-    let t = v.trim();
-    t.strip_prefix('<')
-        .and_then(|s| s.strip_suffix('>'))
-        .unwrap_or(t)
-        .to_string()
+/// The sender given to `-f`, parsed as an RFC 5322 address list the way
+/// Postfix's sendmail does: the first address is the sender
+/// (`Joe <joe@x.example>` gives `joe@x.example`; `<>` and an empty value
+/// give the null sender). Returns the sender and, when the value held
+/// more than one address, the warning to log
+/// (`-f option specified malformed sender: VALUE`).
+pub fn clean_sender(v: &str) -> (String, Option<String>) {
+    let addrs = crate::addr::parse_list(v);
+    let warning = (addrs.len() > 1).then(|| format!("-f option specified malformed sender: {v}"));
+    (addrs.into_iter().next().unwrap_or_default(), warning)
 }
 
 /// Parse `args` (without the program name); `program` is the name the
@@ -207,7 +209,11 @@ fn apply(o: &mut Opts, c: char, value: String) -> Result<(), String> {
                 p.parent().map(PathBuf::from).unwrap_or(p)
             });
         }
-        'f' | 'r' => o.sender = Some(clean_sender(&value)),
+        'f' | 'r' => {
+            let (sender, warning) = clean_sender(&value);
+            o.sender = Some(sender);
+            o.warnings.extend(warning);
+        }
         'F' => o.full_name = Some(value),
         'N' => {
             o.notify =
@@ -296,6 +302,24 @@ mod tests {
         assert_eq!(o.envid.as_deref(), Some("env-1"));
         assert_eq!(o.body, Some(BodyType::EightBitMime));
         assert_eq!(o.sender.as_deref(), Some("x@y"));
+    }
+
+    #[test]
+    fn sender_is_the_first_address() {
+        let o = p(&["-f", "Joe <joe@x.example>", "r@x"]);
+        assert_eq!(o.sender.as_deref(), Some("joe@x.example"));
+        assert!(o.warnings.is_empty());
+        let o = p(&["-f", "a@b, c@d", "r@x"]);
+        assert_eq!(o.sender.as_deref(), Some("a@b"));
+        assert_eq!(
+            o.warnings,
+            ["-f option specified malformed sender: a@b, c@d"]
+        );
+        assert_eq!(p(&["-f", "", "r@x"]).sender.as_deref(), Some(""));
+        assert_eq!(
+            p(&["-f", "(comment) <>", "r@x"]).sender.as_deref(),
+            Some("")
+        );
     }
 
     #[test]
