@@ -108,9 +108,10 @@ pub struct Report<'a> {
     pub returned: Returned,
 }
 
-/// RFC 5322 date as Postfix writes it: `Tue,  5 Mar 2024 07:08:09 +0100 (CET)`.
+/// RFC 5322 date as Postfix writes it: `Tue,  5 Mar 2024 07:08:09 +0100
+/// (CET)` ([`global::date::mail_date`]).
 pub fn mail_date(t: DateTime<Local>) -> String {
-    t.format("%a, %e %b %Y %H:%M:%S %z (%Z)").to_string()
+    global::date::mail_date(t.into())
 }
 
 /// The header block of `content`: every line up to the first empty

@@ -22,6 +22,7 @@ use util::{msg_fatal, msg_warn};
 
 fn main() {
     let hooks = Hooks::pre_init(|ctx: &Context| {
+        global::date::init();
         bounce::service::Bounce::from_config(&ctx.config).unwrap_or_else(|e| msg_fatal!("{e}"))
     });
     skeleton::single_server("bounce", hooks, |svc, client, ctx| {

@@ -46,7 +46,6 @@
 //!   `message_drop_headers`, `always_add_missing_headers`,
 //!   `undisclosed_recipients_header`, `canonical_classes`.
 use crate::addrlist;
-use crate::maildate;
 use crate::mapping::{AddrMaps, MapError};
 use resolve::{Context, Resolver};
 use std::time::SystemTime;
@@ -307,7 +306,7 @@ impl<'a> Headers<'a> {
             util::msg_info!("{qid}: message-id=<>");
         }
         if add && !self.has(&lower("date")) {
-            let date = maildate::mail_date(self.facts.arrival);
+            let date = global::date::mail_date(self.facts.arrival);
             self.out
                 .extend_from_slice(format!("{prefix}Date: {date}\n").as_bytes());
         }

@@ -16,7 +16,6 @@
 //!   - [`headers`]: the primary message headers.
 //!   - [`addrlist`]: addresses inside header values.
 //!   - [`mapping`]: canonical(5) and virtual(5) mapping.
-//!   - [`maildate`]: the `Date:` format.
 //!   - [`settings`]: parameters and tables.
 //!
 //!   Who logs what: cleanup logs `ID: message-id=<...>` (and
@@ -31,7 +30,6 @@
 
 pub mod addrlist;
 pub mod headers;
-pub mod maildate;
 pub mod mapping;
 pub mod protocol;
 pub mod session;

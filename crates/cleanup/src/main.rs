@@ -17,6 +17,7 @@ use util::{msg_fatal, msg_info, msg_warn};
 
 fn main() {
     let hooks = Hooks::pre_init(|ctx: &Context| {
+        global::date::init();
         let mut state =
             cleanup::State::from_config(&ctx.config).unwrap_or_else(|e| msg_fatal!("{e}"));
         state.qdir = state.qdir.with_root(".");

@@ -14,6 +14,7 @@ pub mod cleanup_client;
 pub mod cmdlog;
 pub mod config;
 pub mod confcheck;
+pub mod date;
 pub mod expand;
 pub mod host;
 pub mod main_cf;

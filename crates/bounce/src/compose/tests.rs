@@ -134,3 +134,11 @@ fn header_block_stops_at_the_empty_line() {
     assert_eq!(header_block(b"A: b\n"), b"A: b\n");
     assert_eq!(header_block(b"\nbody"), b"");
 }
+
+#[test]
+fn dates_carry_the_zone_name_as_postfix_does() {
+    let t = Local.timestamp_opt(1_700_000_000, 0).unwrap();
+    let d = mail_date(t);
+    assert_eq!(d, global::date::Clock::local().format(t.into()));
+    assert!(!d.contains("(+") && !d.contains("(-"), "{d}");
+}
