@@ -122,6 +122,58 @@ fn sendmail_refuses_a_message_without_recipients() {
 }
 
 #[test]
+fn sendmail_options_as_postfix() {
+    let inst = Instance::builder().start();
+    // An argument without an address is an empty recipient, as in Postfix.
+    let (code, _, err) = sendmail(
+        &inst,
+        &["-f", "Joe <joe@x.example>", "", "<>"],
+        "Subject: x\n\nbody\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let drop = ids(&inst, queue::MAILDROP);
+    assert_eq!(drop.len(), 1);
+    let qf =
+        QueueFile::open_readonly(&qdir(&inst), queue::MAILDROP, &drop[0]).expect("complete file");
+    let env = qf.envelope();
+    assert_eq!(env.sender, "joe@x.example");
+    let rcpts: Vec<&str> = env.recipients.iter().map(|r| r.address.as_str()).collect();
+    assert_eq!(rcpts, ["", ""]);
+    // Usage errors: Postfix's texts, exit status 75, nothing queued.
+    for (args, want) in [
+        (
+            &["-Z", "a@x"][..],
+            "sendmail: invalid option -- 'Z'\nsendmail: fatal: usage: sendmail [options]\n",
+        ),
+        (
+            &["-t", "-bp"][..],
+            "sendmail: fatal: -t can be used only in delivery mode\n",
+        ),
+        (
+            &["-bp", "extra"][..],
+            "sendmail: fatal: display queue mode requires no recipient\n",
+        ),
+        (
+            &["-n", "a@x"][..],
+            "sendmail: fatal: -n option not supported\n",
+        ),
+        (&["-qfoo"][..], "sendmail: fatal: -qf is not implemented\n"),
+    ] {
+        let (code, _, err) = sendmail(&inst, args, "Subject: x\n\nbody\n");
+        assert_eq!((code, err.as_str()), (75, want), "{args:?}");
+    }
+    let (code, out, err) = sendmail(&inst, &["-q1h"], "");
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    let (code, _, err) = run_with_input(&inst, "sendmail", &["-C", "/nonexistent", "a@x"], "x\n");
+    assert_eq!(code, 75);
+    assert_eq!(
+        err,
+        "sendmail: fatal: open /nonexistent/main.cf: No such file or directory\n"
+    );
+    assert_eq!(ids(&inst, queue::MAILDROP).len(), 1);
+}
+
+#[test]
 fn postdrop_refuses_a_broken_stream_and_leaves_nothing() {
     let inst = Instance::builder().start();
     let conf = inst.config_dir().display().to_string();
@@ -184,4 +236,45 @@ fn pickup_passes_maildrop_files_to_cleanup() {
         content.contains("\n.\nbody\n"),
         "-oi keeps the dot line: {content}"
     );
+}
+
+/// An instance with pickup and cleanup (no qmgr: messages stay in
+/// `incoming`), ready for postdrop's wake-up.
+fn pickup_instance(extra: &str) -> Instance {
+    let inst = Instance::builder()
+        .master_cf_line("pickup unix n - n 60 1 pickup")
+        .master_cf_line("cleanup unix n - n - 0 cleanup")
+        .main_cf(&format!(
+            "myhostname = test.example\nmydestination = $myhostname, localhost\n{extra}"
+        ))
+        .start();
+    wait_until(WAIT, || {
+        inst.queue_dir()
+            .join("public/pickup")
+            .exists()
+            .then_some(())
+    });
+    inst
+}
+
+#[test]
+fn sendmail_with_5000_recipients_is_queued() {
+    let inst = pickup_instance("");
+    let rcpts: Vec<String> = (0..5000).map(|i| format!("user{i}@example.com")).collect();
+    let mut args = vec!["-oi", "-f", "alice@example.com"];
+    args.extend(rcpts.iter().map(String::as_str));
+    let (code, _, err) = sendmail(&inst, &args, "Subject: many\n\nbody\n");
+    assert_eq!(code, 0, "{err}");
+    let got = wait_until(WAIT, || {
+        let inc = ids(&inst, queue::INCOMING);
+        (inc.len() == 1 && ids(&inst, queue::MAILDROP).is_empty()).then_some(inc)
+    })
+    .unwrap_or_else(|| panic!("message did not move to incoming\n{}", inst.log()));
+    let qf = QueueFile::open_readonly(&qdir(&inst), queue::INCOMING, &got[0]).unwrap();
+    let env = qf.envelope();
+    assert_eq!(env.recipients.len(), 5000);
+    assert_eq!(env.recipients[4999].address, "user4999@example.com");
+    let log = inst.log();
+    assert!(!log.contains("read envelope"), "{log}");
+    assert!(!log.contains("will try again"), "{log}");
 }

@@ -13,13 +13,16 @@
 //!   set-gid postdrop(1) ([`submit`]). Other modes run another program:
 //!   `-bp` postqueue -p, `-q` postqueue -f, `-qRsite` postqueue -s site,
 //!   `-qIid` postqueue -i id, `-bi`/`-I` postalias on `alias_database`
-//!   (or the `-oA` file), `-bs` `$daemon_directory/smtpd -S`. `-bd`
-//!   is refused (run `postfix start`), and so is `-bv` until address
-//!   verification exists. Options: [`opts`].
+//!   (or the `-oA` file), `-bs` `$daemon_directory/smtpd -S`, `-bd`
+//!   `postfix start` in the background. `-bv` is refused until address
+//!   verification exists. `-bh`, `-bH` and `-q<interval>` do nothing.
+//!   Options: [`opts`].
 //!
 //! DIAGNOSTICS
 //!   Messages go to standard error and the mail log as
-//!   `postfix/sendmail`; fatal errors exit with status 75.
+//!   `postfix/sendmail`; every fatal error, a usage error included,
+//!   exits with status 75 (`EX_TEMPFAIL`), as Postfix's sendmail does.
+//!   A configuration directory without main.cf is a fatal error.
 //!
 //! CONFIGURATION PARAMETERS
 //!   alias_database, command_directory, daemon_directory, and the
@@ -65,8 +68,18 @@ fn main() {
         .to_string();
     cmdlog::init(&program);
     util::msg::set_fatal_status(EX_TEMPFAIL);
-    let opts = opts::parse(&program, &argv[1..]).unwrap_or_else(|e| msg_fatal!("{e}"));
+    let opts = opts::parse(&program, &argv[1..]).unwrap_or_else(|e| {
+        if let Some(note) = &e.note {
+            eprintln!("{program}: {note}");
+        }
+        msg_fatal!("{}", e.fatal)
+    });
     util::msg::set_verbose(opts.verbose);
+    // Postfix's programs refuse to run without main.cf.
+    let main_cf = Config::resolve_dir(opts.config_dir.as_deref()).join("main.cf");
+    if let Err(e) = std::fs::metadata(&main_cf) {
+        msg_fatal!("open {}: {e}", main_cf.display());
+    }
     let cfg = Config::load(opts.config_dir.as_deref()).unwrap_or_else(|e| msg_fatal!("{e}"));
     cmdlog::open(&cfg);
     for w in &opts.warnings {
@@ -118,7 +131,18 @@ fn main() {
             args.extend((0..opts.verbose).map(|_| "-v".to_string()));
             exec(&smtpd, &args)
         }
-        Mode::Daemon => msg_fatal!("-bd: daemon mode is not supported; use \"postfix start\""),
+        Mode::Daemon => {
+            // As Postfix: start the mail system in the background.
+            let postfix = dir_param(&cfg, "command_directory").join("postfix");
+            let mut cmd = Command::new(&postfix);
+            cmd.arg("-c").arg(&conf);
+            cmd.args((0..opts.verbose).map(|_| "-v")).arg("start");
+            match cmd.spawn() {
+                Ok(_) => std::process::exit(0),
+                Err(e) => msg_fatal!("execute {}: {e}", postfix.display()),
+            }
+        }
+        Mode::Nothing => std::process::exit(0),
         Mode::Verify => msg_fatal!("-bv: address verification is not supported yet"),
     }
 }

@@ -2,16 +2,32 @@
 //!   opts - sendmail(1) command-line options
 //!
 //! DESCRIPTION
-//!   [`parse`] reads Sendmail-style options the way Postfix's sendmail
-//!   does: options may be clustered (`-ti`), an option's value may be
-//!   attached (`-falice`) or the next argument (`-f alice`), options and
-//!   recipients may be mixed, and `--` ends the options. Options that
-//!   Postfix accepts for compatibility and ignores (`-4 -6 -G -U -c -e -m
-//!   -n -x -h N -L label -O opt -p proto -X file -A x -o7 -o8 -om`) are
-//!   accepted and ignored here too.
+//!   [`parse`] reads Sendmail-style options as Postfix's sendmail does
+//!   (its option letters are `A:B:C:F:GIL:N:O:R:UV:X:b:ce:f:h:imno:p:r:q:tvx`,
+//!   a colon marking a value): options may be clustered (`-ti`), a value
+//!   may be attached (`-falice`) or the next argument (`-f alice`),
+//!   options and recipients may be mixed, and `--` ends the options.
+//!   `-A -G -L -O -U -c -e -h -m -p -x` and `-o` settings other than
+//!   `-oA -oi` are accepted and ignored; any other letter is a usage
+//!   error. `-n` is refused. A bad `-N`, `-R` or `-V` value is ignored
+//!   with a warning.
+//!
+//!   `-q` alone flushes the queue, `-qRsite` and `-qIid` flush one site
+//!   or message, `-q<interval>` (a digit first) asks for a queue-runner
+//!   daemon, which Postfix's master already is: sendmail exits 0 doing
+//!   nothing. `-bh`/`-bH` (host status) also do nothing.
+//!
+//!   After the options, conflicts are errors as in Postfix: `-t` outside
+//!   delivery mode, `-qR`/`-qI` with another mode, `-t -N -R -v` with
+//!   `-bv`, and recipients in any mode other than delivery.
 //!
 //!   The program name chooses the default mode: `mailq` lists the queue
 //!   (`-bp`), `newaliases` rebuilds the aliases (`-bi`).
+//!
+//! DIAGNOSTICS
+//!   [`OptError`]: the fatal text, and for an unknown option or a
+//!   missing value the getopt-style note printed before it
+//!   (`invalid option -- 'Z'`, then `fatal: usage: sendmail [options]`).
 use queue::{DsnNotify, DsnRet};
 use std::path::PathBuf;
 
@@ -20,7 +36,7 @@ use std::path::PathBuf;
 pub enum Mode {
     /// `-bm` (default): read a message and queue it.
     Deliver,
-    /// `-bd`/`-bl`: daemon mode (refused: use `postfix start`).
+    /// `-bd`/`-bl`: daemon mode (`postfix start`).
     Daemon,
     /// `-bi`, `-I`, `newaliases`: rebuild the alias databases.
     Aliases,
@@ -36,6 +52,8 @@ pub enum Mode {
     FlushSite(String),
     /// `-qIid`: deliver one message.
     FlushId(String),
+    /// `-bh`, `-bH`, `-q<interval>`: nothing to do; exit 0.
+    Nothing,
 }
 
 /// Body type (`-B`).
@@ -80,14 +98,55 @@ pub struct Opts {
     pub warnings: Vec<String>,
 }
 
-/// Options that take a value.
-const WITH_VALUE: &str = "BCFLNORVXbfhopr";
-/// Options that are accepted and ignored.
-const IGNORED: &str = "46GUcemnx";
+/// A command line that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptError {
+    /// A getopt-style note printed to standard error first (no prefix:
+    /// the caller adds `sendmail: `), for unknown options and missing
+    /// values.
+    pub note: Option<String>,
+    /// The text of the `fatal:` message.
+    pub fatal: String,
+}
 
-fn parse_notify(v: &str) -> Option<DsnNotify> {
-    let cleaned: String = v.chars().filter(|c| !c.is_whitespace()).collect();
-    DsnNotify::parse(&cleaned)
+impl OptError {
+    fn fatal(text: impl Into<String>) -> OptError {
+        OptError {
+            note: None,
+            fatal: text.into(),
+        }
+    }
+}
+
+/// Options that take a value.
+const WITH_VALUE: &str = "ABCFLNORVXbefhopqr";
+/// Options without a value that are accepted and ignored.
+const IGNORED: &str = "GUcmx";
+
+/// The `-N` value as Postfix reads it: words separated by commas or
+/// white space, each `never`, `success`, `failure` or `delay` (any
+/// case), `never` alone. `None` plus warnings when it is bad.
+fn parse_notify(v: &str, warnings: &mut Vec<String>) -> Option<DsnNotify> {
+    let words: Vec<&str> = v
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    for w in &words {
+        if DsnNotify::parse(w).is_none() {
+            warnings.push(format!(
+                "unknown DSN NOTIFY command value \"{w}\" in \"{v}\""
+            ));
+        }
+    }
+    let parsed = if words.is_empty() {
+        None
+    } else {
+        DsnNotify::parse(&words.join(","))
+    };
+    if parsed.is_none() {
+        warnings.push("bad -N option value -- ignored".into());
+    }
+    parsed
 }
 
 /// The sender given to `-f`, parsed as an RFC 5322 address list the way
@@ -102,9 +161,30 @@ pub fn clean_sender(v: &str) -> (String, Option<String>) {
     (addrs.into_iter().next().unwrap_or_default(), warning)
 }
 
+/// The configuration directory named by `-C`: a path ending in
+/// `main.cf` names its directory, anything else is the directory.
+fn config_dir_arg(value: &str) -> PathBuf {
+    let p = PathBuf::from(value);
+    if p.file_name().is_some_and(|n| n == "main.cf") {
+        p.parent().map(PathBuf::from).unwrap_or(p)
+    } else {
+        p
+    }
+}
+
+/// What `-q...` asked for, besides the mode.
+#[derive(Default)]
+struct Queue {
+    site: Option<String>,
+    id: Option<String>,
+    interval: bool,
+    verify: bool,
+}
+
 /// Parse `args` (without the program name); `program` is the name the
-/// program was invoked as. Errors: the text of a `fatal:` message.
-pub fn parse(program: &str, args: &[String]) -> Result<Opts, String> {
+/// program was invoked as (`sendmail`, `mailq`, `newaliases`).
+/// Errors: [`OptError`], to be reported as a fatal error.
+pub fn parse(program: &str, args: &[String]) -> Result<Opts, OptError> {
     let mut o = Opts {
         mode: match program {
             "mailq" => Mode::ListQueue,
@@ -125,6 +205,11 @@ pub fn parse(program: &str, args: &[String]) -> Result<Opts, String> {
         recipients: Vec::new(),
         warnings: Vec::new(),
     };
+    let mut q = Queue::default();
+    let usage = |note: String| OptError {
+        note: Some(note),
+        fatal: format!("usage: {program} [options]"),
+    };
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
@@ -137,31 +222,25 @@ pub fn parse(program: &str, args: &[String]) -> Result<Opts, String> {
             o.recipients.push(arg.clone());
             continue;
         }
+        if arg == "-q" {
+            if o.mode == Mode::Daemon {
+                o.warnings.push("ignoring -q option in daemon mode".into());
+            } else {
+                o.mode = Mode::FlushAll;
+            }
+            continue;
+        }
         let body = &arg[1..];
         for (pos, c) in body.char_indices() {
-            if c == 'q' {
-                // -q takes only an attached value: -q, -q1h, -qRsite, -qIid.
-                let rest = &body[pos + 1..];
-                o.mode = if rest.is_empty() {
-                    Mode::FlushAll
-                } else if let Some(site) = rest.strip_prefix('R') {
-                    Mode::FlushSite(site.to_string())
-                } else if let Some(id) = rest.strip_prefix('I') {
-                    Mode::FlushId(id.to_string())
-                } else {
-                    o.warnings.push(format!("ignoring -q{rest} option"));
-                    o.mode.clone()
-                };
-                break;
-            }
             if !WITH_VALUE.contains(c) {
                 match c {
                     't' => o.extract = true,
                     'i' => o.ignore_dots = true,
                     'v' => o.verbose += 1,
                     'I' => o.mode = Mode::Aliases,
+                    'n' => return Err(OptError::fatal("-n option not supported")),
                     _ if IGNORED.contains(c) => {}
-                    _ => return Err(format!("unsupported: -{c}")),
+                    _ => return Err(usage(format!("invalid option -- '{c}'"))),
                 }
                 continue;
             }
@@ -172,78 +251,147 @@ pub fn parse(program: &str, args: &[String]) -> Result<Opts, String> {
                 i += 1;
                 args[i - 1].clone()
             } else {
-                return Err(format!("option requires an argument -- '{c}'"));
+                return Err(usage(format!("option requires an argument -- '{c}'")));
             };
-            apply(&mut o, c, value)?;
+            apply(&mut o, &mut q, c, value)?;
             break;
         }
     }
-    Ok(o)
+    finish(o, q)
 }
 
-fn apply(o: &mut Opts, c: char, value: String) -> Result<(), String> {
-    match c {
-        'b' => {
-            o.mode = match value.as_str() {
-                "m" => Mode::Deliver,
-                "d" | "l" => Mode::Daemon,
-                "i" => Mode::Aliases,
-                "p" => Mode::ListQueue,
-                "s" => Mode::Smtp,
-                "v" => Mode::Verify,
-                _ => return Err(format!("unsupported: -b{value}")),
-            }
+/// Postfix's checks for conflicting options, and the final mode.
+fn finish(mut o: Opts, q: Queue) -> Result<Opts, OptError> {
+    if q.verify {
+        if o.extract {
+            return Err(OptError::fatal("-t option cannot be used with -bv"));
         }
+        if o.notify.is_some() {
+            return Err(OptError::fatal("-N option cannot be used with -bv"));
+        }
+        if o.ret.is_some() {
+            return Err(OptError::fatal("-R option cannot be used with -bv"));
+        }
+        if o.verbose == 1 {
+            return Err(OptError::fatal("-v option cannot be used with -bv"));
+        }
+    }
+    if o.extract && o.mode != Mode::Deliver {
+        return Err(OptError::fatal("-t can be used only in delivery mode"));
+    }
+    if q.site.is_some() && o.mode != Mode::Deliver {
+        return Err(OptError::fatal("-qR can be used only in delivery mode"));
+    }
+    if q.id.is_some() && o.mode != Mode::Deliver {
+        return Err(OptError::fatal("-qI can be used only in delivery mode"));
+    }
+    if q.interval && o.mode != Mode::Daemon {
+        o.mode = Mode::Nothing;
+        return Ok(o);
+    }
+    if o.mode == Mode::Deliver {
+        if let Some(site) = q.site {
+            o.mode = Mode::FlushSite(site);
+        } else if let Some(id) = q.id {
+            o.mode = Mode::FlushId(id);
+        } else if q.verify {
+            o.mode = Mode::Verify;
+        }
+    }
+    let what = match o.mode {
+        Mode::Deliver | Mode::Verify | Mode::Nothing => None,
+        Mode::ListQueue => Some("display queue mode"),
+        Mode::FlushAll => Some("flush queue mode"),
+        Mode::Daemon => Some("daemon mode"),
+        Mode::Aliases => Some("alias initialization mode"),
+        Mode::Smtp => Some("stand-alone mode"),
+        Mode::FlushSite(_) => Some("flush site"),
+        Mode::FlushId(_) => Some("flush queue_id"),
+    };
+    match what {
+        Some(w) if !o.recipients.is_empty() => {
+            Err(OptError::fatal(format!("{w} requires no recipient")))
+        }
+        _ => Ok(o),
+    }
+}
+
+fn apply(o: &mut Opts, q: &mut Queue, c: char, value: String) -> Result<(), OptError> {
+    match c {
+        'b' => match value.chars().next().unwrap_or('?') {
+            'm' => o.mode = Mode::Deliver,
+            'd' | 'l' => {
+                if o.mode == Mode::FlushAll {
+                    o.warnings.push("ignoring -q option in daemon mode".into());
+                }
+                o.mode = Mode::Daemon
+            }
+            'h' | 'H' => o.mode = Mode::Nothing,
+            'i' => o.mode = Mode::Aliases,
+            'p' => o.mode = Mode::ListQueue,
+            's' => o.mode = Mode::Smtp,
+            'v' => q.verify = true,
+            other => return Err(OptError::fatal(format!("unsupported: -b{other}"))),
+        },
         'B' => {
-            o.body = Some(match value.to_ascii_uppercase().as_str() {
+            o.body = Some(match value.as_str() {
                 "8BITMIME" => BodyType::EightBitMime,
                 "7BIT" => BodyType::SevenBit,
-                _ => return Err("-B option needs 8BITMIME or 7BIT".into()),
+                _ => return Err(OptError::fatal("-B option needs 8BITMIME or 7BIT")),
             })
         }
-        'C' => {
-            let p = PathBuf::from(&value);
-            o.config_dir = Some(if p.is_dir() {
-                p
-            } else {
-                p.parent().map(PathBuf::from).unwrap_or(p)
-            });
-        }
+        'C' => o.config_dir = Some(config_dir_arg(&value)),
         'f' | 'r' => {
             let (sender, warning) = clean_sender(&value);
             o.sender = Some(sender);
             o.warnings.extend(warning);
         }
         'F' => o.full_name = Some(value),
-        'N' => {
-            o.notify =
-                Some(parse_notify(&value).ok_or_else(|| format!("bad -N option value: {value}"))?)
-        }
+        'N' => o.notify = parse_notify(&value, &mut o.warnings),
         'R' => {
-            o.ret = Some(match value.to_ascii_lowercase().as_str() {
-                "full" => DsnRet::Full,
-                "hdrs" => DsnRet::Hdrs,
-                _ => return Err(format!("bad -R option value: {value}")),
-            })
+            o.ret = match value.to_ascii_lowercase().as_str() {
+                "full" => Some(DsnRet::Full),
+                "hdrs" => Some(DsnRet::Hdrs),
+                _ => {
+                    o.warnings.push("bad -R option value -- ignored".into());
+                    None
+                }
+            }
         }
         'V' => {
-            if value.is_empty()
-                || value.len() > 100
-                || !value
-                    .bytes()
-                    .all(|b| b.is_ascii_graphic() && b != b'+' && b != b'=')
+            if value.len() > 100 {
+                o.warnings
+                    .push("too long -V option value -- ignored".into());
+            } else if value.is_empty() || !value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
             {
-                return Err(format!("bad -V option value: {value}"));
+                o.warnings
+                    .push("bad syntax in -V option value -- ignored".into());
+            } else {
+                o.envid = Some(value);
             }
-            o.envid = Some(value);
         }
+        'X' => match value.chars().next().unwrap_or('?') {
+            'V' => o
+                .warnings
+                .push("-XV: VERP is not supported -- ignored".into()),
+            other => return Err(OptError::fatal(format!("unsupported: -X{other}"))),
+        },
         'o' => match value.chars().next() {
             Some('i') => o.ignore_dots = true,
+            Some('A') if value.len() == 1 => return Err(OptError::fatal("-oA requires pathname")),
             Some('A') => o.alias_file = Some(value[1..].to_string()),
-            Some('7' | '8' | 'm') => {}
-            _ => o.warnings.push(format!("ignoring -o{value} option")),
+            // -o7 -o8 -om and the rest: ignored, as in Postfix.
+            _ => {}
         },
-        // -h hops, -L label, -O option, -p protocol, -X logfile: ignored.
+        'q' => match value.chars().next().unwrap_or('?') {
+            d if d.is_ascii_digit() => q.interval = true,
+            'R' if value.len() == 1 => return Err(OptError::fatal("specify: -qRsitename")),
+            'R' => q.site = Some(value[1..].to_string()),
+            'I' if value.len() == 1 => return Err(OptError::fatal("specify: -qIqueueid")),
+            'I' => q.id = Some(value[1..].to_string()),
+            other => return Err(OptError::fatal(format!("-q{other} is not implemented"))),
+        },
+        // -A, -e, -h hops, -L label, -O option, -p protocol: ignored.
         _ => {}
     }
     Ok(())
@@ -260,7 +408,7 @@ mod tests {
 
     fn err(args: &[&str]) -> String {
         let v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse("sendmail", &v).unwrap_err()
+        parse("sendmail", &v).unwrap_err().fatal
     }
 
     #[test]
@@ -336,7 +484,6 @@ mod tests {
             Mode::FlushSite("example.com".into())
         );
         assert_eq!(p(&["-qIABC"]).mode, Mode::FlushId("ABC".into()));
-        assert_eq!(p(&["-q1h"]).warnings, ["ignoring -q1h option"]);
         assert_eq!(parse("mailq", &[]).unwrap().mode, Mode::ListQueue);
         assert_eq!(parse("newaliases", &[]).unwrap().mode, Mode::Aliases);
         let o = p(&[
@@ -348,7 +495,6 @@ mod tests {
             "5",
             "-L",
             "x",
-            "-4",
         ]);
         assert_eq!(o.alias_file.as_deref(), Some("/etc/aliases2"));
         assert!(o.warnings.is_empty());
@@ -357,15 +503,113 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(err(&["-bz"]), "unsupported: -bz");
-        assert_eq!(err(&["-f"]), "option requires an argument -- 'f'");
-        assert_eq!(err(&["-N", "sometimes"]), "bad -N option value: sometimes");
-        assert_eq!(
-            err(&["-N", "never,delay"]),
-            "bad -N option value: never,delay"
-        );
-        assert_eq!(err(&["-R", "most"]), "bad -R option value: most");
         assert_eq!(err(&["-B", "binary"]), "-B option needs 8BITMIME or 7BIT");
-        assert_eq!(err(&["-V", "a=b"]), "bad -V option value: a=b");
-        assert_eq!(err(&["-k"]), "unsupported: -k");
+        assert_eq!(err(&["-B", "8bitmime"]), "-B option needs 8BITMIME or 7BIT");
+        assert_eq!(err(&["-n", "a@x"]), "-n option not supported");
+        assert_eq!(err(&["-Xfoo", "a@x"]), "unsupported: -Xf");
+        assert_eq!(err(&["-oA"]), "-oA requires pathname");
+        let v: Vec<String> = ["-Z", "a@x"].iter().map(|s| s.to_string()).collect();
+        let e = parse("sendmail", &v).unwrap_err();
+        assert_eq!(e.note.as_deref(), Some("invalid option -- 'Z'"));
+        assert_eq!(e.fatal, "usage: sendmail [options]");
+        let e = parse("mailq", &["-f".to_string()]).unwrap_err();
+        assert_eq!(
+            e.note.as_deref(),
+            Some("option requires an argument -- 'f'")
+        );
+        assert_eq!(e.fatal, "usage: mailq [options]");
+        assert_eq!(err(&["-4", "a@x"]), "usage: sendmail [options]");
+    }
+
+    #[test]
+    fn bad_dsn_values_are_warnings() {
+        let o = p(&["-N", "bogus", "a@x"]);
+        assert_eq!(o.notify, None);
+        assert_eq!(
+            o.warnings,
+            [
+                "unknown DSN NOTIFY command value \"bogus\" in \"bogus\"",
+                "bad -N option value -- ignored"
+            ]
+        );
+        assert_eq!(
+            p(&["-N", "never,delay", "a@x"]).warnings,
+            ["bad -N option value -- ignored"]
+        );
+        assert!(p(&["-N", "success delay", "a@x"]).warnings.is_empty());
+        let o = p(&["-R", "most", "a@x"]);
+        assert_eq!(
+            (o.ret, o.warnings),
+            (None, vec!["bad -R option value -- ignored".to_string()])
+        );
+        assert_eq!(p(&["-R", "Full", "a@x"]).ret, Some(DsnRet::Full));
+        let o = p(&["-V", "a\tb", "a@x"]);
+        assert_eq!(
+            (o.envid, o.warnings),
+            (
+                None,
+                vec!["bad syntax in -V option value -- ignored".to_string()]
+            )
+        );
+        assert_eq!(p(&["-V", "a=b+c", "a@x"]).envid.as_deref(), Some("a=b+c"));
+        let long = "x".repeat(101);
+        assert_eq!(
+            p(&["-V", &long, "a@x"]).warnings,
+            ["too long -V option value -- ignored"]
+        );
+    }
+
+    #[test]
+    fn conflicts_and_queue_options() {
+        assert_eq!(err(&["-t", "-bp"]), "-t can be used only in delivery mode");
+        assert_eq!(err(&["-q", "-t"]), "-t can be used only in delivery mode");
+        assert_eq!(err(&["-bv", "-t"]), "-t option cannot be used with -bv");
+        assert_eq!(
+            err(&["-qRsite", "-bp"]),
+            "-qR can be used only in delivery mode"
+        );
+        assert_eq!(
+            err(&["-bp", "extra"]),
+            "display queue mode requires no recipient"
+        );
+        assert_eq!(
+            err(&["-bi", "extra"]),
+            "alias initialization mode requires no recipient"
+        );
+        assert_eq!(
+            err(&["-q", "extra"]),
+            "flush queue mode requires no recipient"
+        );
+        assert_eq!(
+            err(&["-bs", "extra"]),
+            "stand-alone mode requires no recipient"
+        );
+        assert_eq!(err(&["-bd", "extra"]), "daemon mode requires no recipient");
+        assert_eq!(
+            err(&["-qRsite", "extra"]),
+            "flush site requires no recipient"
+        );
+        assert_eq!(
+            err(&["-qIABC", "extra"]),
+            "flush queue_id requires no recipient"
+        );
+        assert_eq!(err(&["-qfoo"]), "-qf is not implemented");
+        assert_eq!(err(&["-qR"]), "specify: -qRsitename");
+        assert_eq!(err(&["-qI"]), "specify: -qIqueueid");
+        assert_eq!(p(&["-q1h"]).mode, Mode::Nothing);
+        assert_eq!(p(&["-q30m", "a@x"]).mode, Mode::Nothing);
+        assert_eq!(p(&["-bh"]).mode, Mode::Nothing);
+        assert_eq!(
+            p(&["-C", "/etc/x/main.cf"]).config_dir,
+            Some(PathBuf::from("/etc/x"))
+        );
+        assert_eq!(
+            p(&["-C", "/nonexistent"]).config_dir,
+            Some(PathBuf::from("/nonexistent"))
+        );
+        let o = p(&[
+            "-e", "x", "-c", "-m", "-x", "-U", "-G", "-h", "3", "-A", "a", "-oQ", "r@x",
+        ]);
+        assert!(o.warnings.is_empty() && o.recipients == ["r@x"]);
     }
 }

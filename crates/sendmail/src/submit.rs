@@ -77,7 +77,20 @@ pub fn deliver(opts: &Opts, cfg: &Config) -> ! {
     } else {
         Vec::new()
     };
-    let cmdline: Vec<String> = opts.recipients.iter().flat_map(|a| parse_list(a)).collect();
+    // As in Postfix, an argument without an address ('' or '<>') is an
+    // empty recipient, which cleanup(8) gives to empty_address_recipient.
+    let cmdline: Vec<String> = opts
+        .recipients
+        .iter()
+        .flat_map(|a| {
+            let list = parse_list(a);
+            if list.is_empty() {
+                vec![String::new()]
+            } else {
+                list
+            }
+        })
+        .collect();
     if cmdline.is_empty() && extracted.is_empty() {
         if opts.extract {
             msg_fatal!("{sender}({uid}): No recipient addresses found in message header");
@@ -111,7 +124,7 @@ pub fn deliver(opts: &Opts, cfg: &Config) -> ! {
             .unwrap_or_else(|e| msg_fatal!("{e}")),
     )
     .join("postdrop");
-    msg_verbose!("sendmail: running {}", postdrop.display());
+    msg_verbose!("running {}", postdrop.display());
     let mut child = Command::new(&postdrop)
         .arg("-r")
         .arg("-c")
