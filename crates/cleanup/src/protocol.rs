@@ -10,11 +10,83 @@
 //!   records. [`ChunkReader`] reads the content framing: a decimal length,
 //!   a newline, that many bytes; length 0 ends the content.
 //!
+//!   [`envelope_limits`] bounds the envelope list: postconf(5) counts
+//!   envelope information in `message_size_limit`, so the list may be
+//!   that large (at least [`MIN_ENVELOPE_BYTES`]; [`UNLIMITED_ENVELOPE_BYTES`]
+//!   when the limit is 0) with up to [`MAX_ENVELOPE_ATTRS`] attributes,
+//!   enough for Postfix-like recipient counts in bounded memory. A list
+//!   past those bounds is skipped with [`skip_list`] so that the client
+//!   still hears the answer (5.3.4).
+//!
 //! DIAGNOSTICS
 //!   Malformed input gives an error text; the session answers status 1
 //!   (bad) and keeps no file.
-use global::attr::Attrs;
+use global::attr::{Attrs, Limits};
 use std::io::{self, BufRead, Read};
+
+/// Most attributes in one envelope list (about that many recipients).
+pub const MAX_ENVELOPE_ATTRS: usize = 1 << 20;
+/// The envelope may always be this large (bytes), whatever
+/// `message_size_limit` says.
+pub const MIN_ENVELOPE_BYTES: usize = 1 << 20;
+/// The bound (bytes) on an envelope when `message_size_limit` is 0.
+pub const UNLIMITED_ENVELOPE_BYTES: usize = 256 << 20;
+
+/// Reader limits for the envelope list, given `message_size_limit`
+/// (bytes, 0 = none).
+pub fn envelope_limits(message_size_limit: u64) -> Limits {
+    let total = if message_size_limit == 0 {
+        UNLIMITED_ENVELOPE_BYTES
+    } else {
+        usize::try_from(message_size_limit)
+            .unwrap_or(usize::MAX)
+            .clamp(MIN_ENVELOPE_BYTES, UNLIMITED_ENVELOPE_BYTES)
+    };
+    Limits {
+        max_attrs: MAX_ENVELOPE_ATTRS,
+        max_total: total,
+        ..Limits::default()
+    }
+}
+
+/// Skip the rest of an attribute list whose reading stopped at a limit:
+/// discard lines up to and including the empty line that ends it.
+/// Errors: I/O, or end of input first.
+pub fn skip_list<R: BufRead>(input: &mut R) -> io::Result<()> {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        // A bounded read per step: memory stays small for any line.
+        let n = input
+            .by_ref()
+            .take(64 * 1024)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "end of input in the envelope",
+            ));
+        }
+        if line == b"\n" {
+            return Ok(());
+        }
+        // A long line is read in steps; only a whole empty line ends.
+        while line.last() != Some(&b'\n') {
+            line.clear();
+            if input
+                .by_ref()
+                .take(64 * 1024)
+                .read_until(b'\n', &mut line)?
+                == 0
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "end of input in the envelope",
+                ));
+            }
+        }
+    }
+}
 
 /// The largest chunk a client may send.
 pub const MAX_CHUNK: usize = global::cleanup_client::MAX_CHUNK;
@@ -239,6 +311,38 @@ mod tests {
                 .put_str("rewrite_context", "x")
         )
         .is_err());
+    }
+
+    #[test]
+    fn envelope_limits_follow_message_size_limit() {
+        let l = envelope_limits(10_240_000);
+        assert_eq!((l.max_attrs, l.max_total), (MAX_ENVELOPE_ATTRS, 10_240_000));
+        assert_eq!(envelope_limits(1000).max_total, MIN_ENVELOPE_BYTES);
+        assert_eq!(envelope_limits(0).max_total, UNLIMITED_ENVELOPE_BYTES);
+        // 5,000 recipients fit; the attribute protocol's defaults do not.
+        let mut a = Attrs::new().put_str("sender", "s@x");
+        for i in 0..5000 {
+            a = a.put_str("rcpt", &format!("user{i}@example.com"));
+        }
+        let bytes = a.encode().unwrap();
+        let read = |l| global::attr::AttrReader::with_limits(&bytes[..], l).read();
+        assert!(read(Limits::default()).is_err());
+        assert_eq!(
+            read(envelope_limits(10_240_000)).unwrap().unwrap().len(),
+            5001
+        );
+    }
+
+    #[test]
+    fn skipping_the_rest_of_a_list() {
+        let long = "x".repeat(200_000);
+        let input = format!("a=1\nb={long}\n\n3\nabc0\n");
+        let mut r = io::BufReader::new(input.as_bytes());
+        skip_list(&mut r).unwrap();
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "3\nabc0\n");
+        assert!(skip_list(&mut io::BufReader::new(&b"a=1\n"[..])).is_err());
     }
 
     #[test]

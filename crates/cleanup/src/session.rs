@@ -45,9 +45,9 @@
 //!   removed.
 use crate::headers::{Headers, MessageFacts};
 use crate::mapping::MapError;
-use crate::protocol::{ChunkReader, Envelope};
+use crate::protocol::{envelope_limits, skip_list, ChunkReader, Envelope};
 use crate::settings::State;
-use global::attr::{AttrReader, AttrWriter, Attrs};
+use global::attr::{AttrError, AttrReader, AttrWriter, Attrs};
 use global::cleanup_client::{
     status_reason, FLAG_BOUNCE, FLAG_HOLD, FLAG_NOTIFICATION, STAT_BAD, STAT_DEFER, STAT_HOPS,
     STAT_RCPT, STAT_SIZE, STAT_WRITE,
@@ -120,12 +120,18 @@ pub fn serve<S: Read + Write>(state: &State, stream: &mut S) {
         msg_warn!("{qid}: send queue ID: {e}");
         return;
     }
-    let mut reader = AttrReader::new(&mut *stream);
+    let limits = envelope_limits(state.settings.message_size_limit);
+    let mut reader = AttrReader::with_limits(&mut *stream, limits);
     let attrs = match reader.read() {
         Ok(Some(a)) => a,
         Ok(None) => {
             msg_warn!("{qid}: client disconnected before the envelope");
             return;
+        }
+        Err(AttrError::TooManyAttrs(_) | AttrError::TooLarge(_)) => {
+            let buffered = reader.buffered().to_vec();
+            drop(reader);
+            return reject_large_envelope(stream, &qid, buffered);
         }
         Err(e) => {
             msg_warn!("{qid}: read envelope: {e}");
@@ -189,6 +195,33 @@ pub fn serve<S: Read + Write>(state: &State, stream: &mut S) {
         if let Err(e) = global::trigger::send(p, &[global::trigger::QMGR_SCAN_INCOMING]) {
             msg_warn!("unable to trigger {}: {e}", p.display());
         }
+    }
+}
+
+/// The envelope is past the bounds of [`envelope_limits`]: read the
+/// rest of the input and answer that the message is too big (postconf(5):
+/// `message_size_limit` counts envelope information). The queue file is
+/// removed when the writer is dropped.
+fn reject_large_envelope<S: Read + Write>(stream: &mut S, qid: &str, buffered: Vec<u8>) {
+    msg_warn!("{qid}: queue file size limit exceeded");
+    let mut input = BufReader::new(Cursor::new(buffered).chain(&mut *stream));
+    let drained = skip_list(&mut input).and_then(|()| {
+        let mut chunks = ChunkReader::new(&mut input);
+        let mut buf = Vec::new();
+        while chunks.next_chunk(&mut buf)? {}
+        Ok(())
+    });
+    if let Err(e) = drained {
+        msg_warn!("{qid}: read message content: {e}");
+        return;
+    }
+    drop(input);
+    let reply = Attrs::new()
+        .put_int("status", i64::from(STAT_SIZE))
+        .put_str("reason", status_reason(STAT_SIZE))
+        .put_str("queue_id", qid);
+    if let Err(e) = AttrWriter::new(&mut *stream).write(&reply) {
+        msg_warn!("{qid}: send status: {e}");
     }
 }
 
