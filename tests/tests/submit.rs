@@ -278,3 +278,44 @@ fn sendmail_with_5000_recipients_is_queued() {
     assert!(!log.contains("read envelope"), "{log}");
     assert!(!log.contains("will try again"), "{log}");
 }
+
+/// Wait until `n` files are in `incoming` and return them.
+fn wait_incoming(inst: &Instance, n: usize) -> Vec<QueueId> {
+    wait_until(WAIT, || {
+        let inc = ids(inst, queue::INCOMING);
+        (inc.len() == n).then_some(inc)
+    })
+    .unwrap_or_else(|| panic!("{n} messages did not reach incoming\n{}", inst.log()))
+}
+
+#[test]
+fn a_file_cleanup_cannot_take_does_not_block_the_others() {
+    // virtual_alias_expansion_limit makes cleanup defer (4.6.0) the
+    // message to big@example.com, every time.
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("virtual");
+    std::fs::write(
+        &table,
+        "big@example.com a@example.com, b@example.com, c@example.com\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let inst = pickup_instance(&format!(
+        "virtual_alias_maps = texthash:{}\nvirtual_alias_expansion_limit = 2\n",
+        table.display()
+    ));
+    let (code, _, err) = sendmail(&inst, &["big@example.com"], "Subject: big\n\nx\n");
+    assert_eq!(code, 0, "{err}");
+    inst.wait_for_log("Alias expansion error; will try again", WAIT);
+    for i in 0..8 {
+        let (code, _, err) = sendmail(&inst, &["bob@example.com"], &format!("Subject: {i}\n\nx\n"));
+        assert_eq!(code, 0, "{err}");
+    }
+    wait_incoming(&inst, 8);
+    assert_eq!(
+        ids(&inst, queue::MAILDROP).len(),
+        1,
+        "the deferred file stays"
+    );
+    assert!(ids(&inst, queue::CORRUPT).is_empty());
+}

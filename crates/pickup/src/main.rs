@@ -24,9 +24,13 @@
 //!
 //!   Files still being written (not yet mode 0700) are left alone, and
 //!   removed when older than a day (a postdrop that died). A file that
-//!   cannot be parsed, and one cleanup rejects for good, is moved to the
-//!   `corrupt` queue with a warning; when cleanup is unreachable or
-//!   fails temporarily the file stays for the next scan.
+//!   cleanup calls ill-formatted (status bad, or no recipients) is
+//!   removed with a warning, as pickup(8) does; a file that cannot be
+//!   parsed, or that cleanup refuses for another reason, is moved to the
+//!   `corrupt` queue with a warning. A file that cleanup cannot take now
+//!   (a temporary error) stays for the next scan while the scan goes on
+//!   with the other files; only when cleanup cannot be reached does the
+//!   scan stop.
 //!
 //! DIAGNOSTICS
 //!   `warning: maildrop/ID: ...` for every file not passed on.

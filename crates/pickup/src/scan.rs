@@ -2,12 +2,16 @@
 //!   scan - pickup's maildrop scan and its hand-off to cleanup
 //!
 //! DESCRIPTION
-//!   [`Pickup::scan`] walks `maildrop` once and passes each complete file
-//!   to cleanup ([`Pickup::pick`]); see pickup(8) in main.rs for the
-//!   rules. The scan stops early when cleanup cannot be reached, so a
-//!   dead cleanup costs one warning per wake-up, not one per file.
+//!   [`Pickup::scan`] walks `maildrop` and passes each complete file to
+//!   cleanup ([`Pickup::pick`]); see pickup(8) in main.rs for the rules.
+//!   As Postfix's pickup, it walks the directory again while a walk
+//!   queued something (files that arrived meanwhile). One file never
+//!   holds up the others: a file cleanup cannot take now stays for the
+//!   next scan and the walk goes on; only a cleanup service that cannot
+//!   be reached at all ends the walk, so a dead cleanup costs one warning
+//!   per wake-up, not one per file.
 use global::cleanup_client::{
-    CleanupError, CleanupSession, Submission, SubmitRecipient, FLAG_BOUNCE,
+    CleanupError, CleanupSession, Submission, SubmitRecipient, FLAG_BOUNCE, STAT_BAD, STAT_RCPT,
 };
 use queue::{DsnRet, Envelope, QueueDir, QueueError, QueueFile, QueueId, CORRUPT, MAILDROP};
 use skeleton::Context;
@@ -36,7 +40,8 @@ pub struct Pickup {
 pub enum Outcome {
     /// Queued by cleanup and removed from maildrop.
     Queued,
-    /// Left alone (being written, vanished, or moved aside).
+    /// Left alone (being written, vanished, kept for the next scan, moved
+    /// aside, or removed as ill-formatted).
     Skipped,
     /// cleanup is not available: stop this scan.
     CleanupDown,
@@ -106,19 +111,27 @@ fn open_cleanup(ctx: &Context) -> Result<CleanupSession, CleanupError> {
 }
 
 impl Pickup {
-    /// Scan `maildrop` once.
+    /// Scan `maildrop` until a walk queues nothing more.
     pub fn scan(&mut self, ctx: &Context) {
-        let ids = match self.qdir.scan(MAILDROP) {
-            Ok(it) => it,
-            Err(e) => {
-                msg_warn!("scan maildrop: {}", plain(e));
-                return;
+        loop {
+            let ids = match self.qdir.scan(MAILDROP) {
+                Ok(it) => it,
+                Err(e) => {
+                    msg_warn!("scan maildrop: {}", plain(e));
+                    return;
+                }
+            };
+            let ids: Vec<QueueId> = ids.filter_map(Result::ok).collect();
+            let mut queued = 0;
+            for id in ids {
+                match self.pick(ctx, &id) {
+                    Outcome::Queued => queued += 1,
+                    Outcome::Skipped => {}
+                    Outcome::CleanupDown => return,
+                }
             }
-        };
-        let ids: Vec<QueueId> = ids.filter_map(Result::ok).collect();
-        for id in ids {
-            if self.pick(ctx, &id) == Outcome::CleanupDown {
-                break;
+            if queued == 0 {
+                return;
             }
         }
     }
@@ -173,11 +186,8 @@ impl Pickup {
         } else {
             String::new()
         };
-        msg_info!(
-            "{}: uid={uid} from=<{}>{orig}",
-            session.queue_id(),
-            env.sender
-        );
+        let qid = session.queue_id().to_string();
+        msg_info!("{qid}: uid={uid} from=<{}>{orig}", env.sender);
         // Err((true, why)): the file is bad; Err((false, why)): cleanup is.
         let sent = (|| -> Result<(), (bool, String)> {
             session.envelope(&sub).map_err(|e| (false, plain(e)))?;
@@ -200,8 +210,8 @@ impl Pickup {
                 return Outcome::Skipped;
             }
             Err((false, e)) => {
-                msg_warn!("{MAILDROP}/{id}: cannot submit: {e}");
-                return Outcome::CleanupDown;
+                msg_warn!("{MAILDROP}/{id}: error writing {qid}: {e}; will try again");
+                return Outcome::Skipped;
             }
         }
         match session.finish() {
@@ -211,15 +221,28 @@ impl Pickup {
                 }
                 Outcome::Queued
             }
-            Err(e) if e.is_temporary() => {
-                msg_warn!("{MAILDROP}/{id}: cleanup: {}; will try again", e.reason());
-                Outcome::CleanupDown
-            }
-            Err(e) => {
-                self.move_aside(id, &format!("rejected by cleanup: {}", e.reason()));
-                Outcome::Skipped
-            }
+            Err(e) => self.rejected(id, &qid, qf, &e),
         }
+    }
+
+    /// cleanup did not queue the message: an ill-formatted file (status
+    /// bad, or no recipients) is removed as pickup(8) says; a temporary
+    /// problem leaves the file for the next scan; any other refusal moves
+    /// it to `corrupt` so that it is not tried forever.
+    fn rejected(&self, id: &QueueId, qid: &str, qf: QueueFile, e: &CleanupError) -> Outcome {
+        let reason = e.reason();
+        if matches!(e, CleanupError::Rejected { .. }) && e.status() & (STAT_BAD | STAT_RCPT) != 0 {
+            msg_warn!("{MAILDROP}/{id}: error writing {qid}: {reason}; removed");
+            if let Err(e) = qf.remove() {
+                msg_warn!("{MAILDROP}/{id}: remove: {}", plain(e));
+            }
+        } else if e.is_temporary() {
+            msg_warn!("{MAILDROP}/{id}: error writing {qid}: {reason}; will try again");
+        } else {
+            drop(qf);
+            self.move_aside(id, &format!("rejected by cleanup: {reason}"));
+        }
+        Outcome::Skipped
     }
 }
 
