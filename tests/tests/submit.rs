@@ -312,10 +312,36 @@ fn a_file_cleanup_cannot_take_does_not_block_the_others() {
         assert_eq!(code, 0, "{err}");
     }
     wait_incoming(&inst, 8);
-    assert_eq!(
-        ids(&inst, queue::MAILDROP).len(),
-        1,
-        "the deferred file stays"
-    );
+    let left = wait_until(WAIT, || {
+        let m = ids(&inst, queue::MAILDROP);
+        (m.len() == 1).then_some(m)
+    });
+    assert!(left.is_some(), "the deferred file stays\n{}", inst.log());
     assert!(ids(&inst, queue::CORRUPT).is_empty());
+}
+
+#[test]
+fn pickup_skips_files_still_being_written_silently() {
+    let inst = pickup_instance("");
+    // A file postdrop is still writing: mode 0600, owned by root, so
+    // pickup (mail_owner) could not even open it.
+    let mut w = queue::QueueWriter::create(&qdir(&inst), queue::MAILDROP).unwrap();
+    w.set_sender("slow@example.com").unwrap();
+    for i in 0..2 {
+        let (code, _, err) = sendmail(&inst, &["bob@example.com"], &format!("Subject: {i}\n\nx\n"));
+        assert_eq!(code, 0, "{err}");
+        wait_incoming(&inst, i + 1);
+    }
+    let log = inst.log();
+    assert!(!log.contains(w.id().as_str()), "{log}");
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("/pickup[") && l.contains("warning")),
+        "{log}"
+    );
+    let left = wait_until(WAIT, || {
+        let m = ids(&inst, queue::MAILDROP);
+        (m.len() == 1).then_some(m)
+    });
+    assert_eq!(left, Some(vec![w.id().clone()]));
 }

@@ -22,8 +22,9 @@
 //!   requeued file is logged with `orig_id=` its old queue ID, and only
 //!   its recipients that are not yet done are sent again.
 //!
-//!   Files still being written (not yet mode 0700) are left alone, and
-//!   removed when older than a day (a postdrop that died). A file that
+//!   Files still being written (not yet mode 0700) are skipped without a
+//!   word (their mode is checked before they are opened), and removed
+//!   when older than a day (a postdrop that died). A file that
 //!   cleanup calls ill-formatted (status bad, or no recipients) is
 //!   removed with a warning, as pickup(8) does; a file that cannot be
 //!   parsed, or that cleanup refuses for another reason, is moved to the

@@ -16,7 +16,7 @@ use global::cleanup_client::{
 use queue::{DsnRet, Envelope, QueueDir, QueueError, QueueFile, QueueId, CORRUPT, MAILDROP};
 use skeleton::Context;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 use util::strings::strip_os_error;
@@ -25,6 +25,9 @@ use util::{msg_info, msg_warn};
 /// An incomplete maildrop file older than this is debris of a postdrop
 /// that died.
 const STALE: Duration = Duration::from_secs(24 * 3600);
+
+/// The mode bits of a complete queue file (QUEUE_FORMAT.md).
+const READY: u32 = 0o700;
 
 /// pickup's state.
 #[derive(Debug)]
@@ -143,23 +146,50 @@ impl Pickup {
         }
     }
 
+    /// Whether the file at `path` is complete; an incomplete one is left
+    /// alone silently (postdrop is still writing it) or, past [`STALE`],
+    /// removed. Errors: the file cannot be examined (gone: silently).
+    fn ready(&self, id: &QueueId, path: &Path) -> Option<std::fs::Metadata> {
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                msg_warn!("{MAILDROP}/{id}: {}", plain(e));
+                return None;
+            }
+        };
+        if !meta.is_file() {
+            return None;
+        }
+        if meta.permissions().mode() & READY != READY {
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > STALE);
+            if old {
+                msg_warn!("{MAILDROP}/{id}: removing stale incomplete file");
+                let _ = self.qdir.remove(MAILDROP, id);
+            }
+            return None;
+        }
+        Some(meta)
+    }
+
     /// Pass one maildrop file to cleanup.
     pub fn pick(&self, ctx: &Context, id: &QueueId) -> Outcome {
+        let Some(meta) = self
+            .qdir
+            .path(MAILDROP, id)
+            .ok()
+            .and_then(|p| self.ready(id, &p))
+        else {
+            return Outcome::Skipped;
+        };
         let qf = match QueueFile::open_readonly(&self.qdir, MAILDROP, id) {
             Ok(qf) => qf,
             Err(e) if e.is_not_found() => return Outcome::Skipped,
-            Err(QueueError::Incomplete { path }) => {
-                let old = std::fs::metadata(&path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok())
-                    .is_some_and(|age| age > STALE);
-                if old {
-                    msg_warn!("{MAILDROP}/{id}: removing stale incomplete file");
-                    let _ = self.qdir.remove(MAILDROP, id);
-                }
-                return Outcome::Skipped;
-            }
+            Err(QueueError::Incomplete { .. }) => return Outcome::Skipped,
             Err(e) if e.is_corrupt() => {
                 self.move_aside(id, &format!("error reading: {}", plain(e)));
                 return Outcome::Skipped;
@@ -169,7 +199,7 @@ impl Pickup {
                 return Outcome::Skipped;
             }
         };
-        let uid = qf.file().metadata().map(|m| m.uid()).unwrap_or(u32::MAX);
+        let uid = meta.uid();
         let trusted = uid == 0 || Some(uid) == self.owner_uid;
         let env = qf.envelope();
         let sub = submission(env, trusted);
