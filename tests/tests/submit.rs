@@ -345,3 +345,30 @@ fn pickup_skips_files_still_being_written_silently() {
     });
     assert_eq!(left, Some(vec![w.id().clone()]));
 }
+
+#[test]
+fn pickup_adds_a_received_header() {
+    let inst = pickup_instance("");
+    let (code, _, err) = sendmail(
+        &inst,
+        &["-f", "alice@example.com", "bob@example.com"],
+        " starts with a space\n\nbody\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let got = wait_incoming(&inst, 1);
+    let qf = QueueFile::open_readonly(&qdir(&inst), queue::INCOMING, &got[0]).unwrap();
+    let content = String::from_utf8(qf.read_content().unwrap()).unwrap();
+    let head = format!(
+        "Received: by test.example (Postfix, from userid 0)\n\tid {}; ",
+        got[0].as_str()
+    );
+    assert!(content.starts_with(&head), "{content}");
+    let date = content.lines().nth(1).unwrap().split("; ").nth(1).unwrap();
+    assert!(
+        date.ends_with(" +0000 (UTC)") || !date.contains("(+"),
+        "{date}"
+    );
+    // Content that starts with white space cannot continue our header:
+    // it is body text after an empty line.
+    assert!(content.contains("\n\n starts with a space\n"), "{content}");
+}

@@ -11,7 +11,8 @@
 //!   opens a cleanup(8) session, logs `ID: uid=UID from=<SENDER>` with
 //!   cleanup's queue ID, sends the envelope (sender, pending recipients
 //!   with their DSN settings, ENVID/RET, `full_name`, `encoding`,
-//!   `rewrite_context=local`, bounce-on-error) and the content, and
+//!   `rewrite_context=local`, bounce-on-error) and the content after a header `Received: by $myhostname ($mail_name, from userid
+//!   UID)` / `id ID; DATE` (the file's owner and modification time), and
 //!   removes the maildrop file only after cleanup answered that the new
 //!   queue file is safely on disk.
 //!
@@ -38,7 +39,7 @@
 //!
 //! CONFIGURATION PARAMETERS
 //!   queue_directory, hash_queue_names, hash_queue_depth, mail_owner,
-//!   ipc_timeout.
+//!   ipc_timeout, myhostname, mail_name.
 //!
 //! SEE ALSO
 //!   postdrop(1), sendmail(1), cleanup(8), doc/PIPELINE.md
@@ -51,6 +52,8 @@ use util::msg_fatal;
 
 fn main() {
     let hooks = Hooks::pre_init(|ctx: &Context| {
+        global::date::init();
+        let get = |name: &str| ctx.config.get(name).unwrap_or_else(|e| msg_fatal!("{e}"));
         let owner = ctx
             .config
             .get("mail_owner")
@@ -62,7 +65,12 @@ fn main() {
         let qdir = queue::QueueDir::from_config(&ctx.config)
             .unwrap_or_else(|e| msg_fatal!("{e}"))
             .with_root(".");
-        scan::Pickup { qdir, owner_uid }
+        scan::Pickup {
+            qdir,
+            owner_uid,
+            myhostname: get("myhostname"),
+            mail_name: get("mail_name"),
+        }
     });
     skeleton::trigger_server("pickup", hooks, |st, _request, ctx| st.scan(ctx));
 }

@@ -10,6 +10,11 @@
 //!   next scan and the walk goes on; only a cleanup service that cannot
 //!   be reached at all ends the walk, so a dead cleanup costs one warning
 //!   per wake-up, not one per file.
+//!
+//!   [`received_header`] is the header pickup puts before the content,
+//!   as Postfix's pickup does (hop counting depends on it):
+//!   `Received: by $myhostname ($mail_name, from userid UID)` and
+//!   `\tid QUEUEID; DATE`, the date being the file's modification time.
 use global::cleanup_client::{
     CleanupError, CleanupSession, Submission, SubmitRecipient, FLAG_BOUNCE, STAT_BAD, STAT_RCPT,
 };
@@ -36,6 +41,10 @@ pub struct Pickup {
     pub qdir: QueueDir,
     /// `mail_owner`'s user ID, when it exists.
     pub owner_uid: Option<u32>,
+    /// `myhostname`, for the Received: header.
+    pub myhostname: String,
+    /// `mail_name`, for the Received: header.
+    pub mail_name: String,
 }
 
 /// What became of one file.
@@ -52,6 +61,18 @@ pub enum Outcome {
 
 fn plain(e: impl std::fmt::Display) -> String {
     strip_os_error(&e.to_string())
+}
+
+/// The Received: header pickup prepends (module description), LF line
+/// ends. `date` is in mail_date form ([`global::date::mail_date`]).
+pub fn received_header(
+    myhostname: &str,
+    mail_name: &str,
+    uid: u32,
+    qid: &str,
+    date: &str,
+) -> String {
+    format!("Received: by {myhostname} ({mail_name}, from userid {uid})\n\tid {qid}; {date}\n")
 }
 
 /// The submission for `env`: pending recipients only; client and
@@ -211,22 +232,35 @@ impl Pickup {
                 return Outcome::CleanupDown;
             }
         };
+        let qid = session.queue_id().to_string();
         let orig = if Some(uid) == self.owner_uid && uid != 0 {
             format!(" orig_id={id}")
         } else {
             String::new()
         };
-        let qid = session.queue_id().to_string();
         msg_info!("{qid}: uid={uid} from=<{}>{orig}", env.sender);
+        let date = global::date::mail_date(meta.modified().unwrap_or_else(|_| SystemTime::now()));
+        let received = received_header(&self.myhostname, &self.mail_name, uid, &qid, &date);
         // Err((true, why)): the file is bad; Err((false, why)): cleanup is.
         let sent = (|| -> Result<(), (bool, String)> {
             session.envelope(&sub).map_err(|e| (false, plain(e)))?;
+            session
+                .write_content(received.as_bytes())
+                .map_err(|e| (false, plain(e)))?;
             let mut content = qf.content().map_err(|e| (true, plain(e)))?;
             let mut buf = vec![0u8; 64 * 1024];
+            let mut first = true;
             loop {
                 let n = content.read(&mut buf).map_err(|e| (true, plain(e)))?;
                 if n == 0 {
                     return Ok(());
+                }
+                // Content that starts with white space would continue the
+                // Received: header: end the headers first (as Postfix).
+                if std::mem::take(&mut first) && matches!(buf[0], b' ' | b'\t') {
+                    session
+                        .write_content(b"\n")
+                        .map_err(|e| (false, plain(e)))?;
                 }
                 session
                     .write_content(&buf[..n])
@@ -308,6 +342,21 @@ mod tests {
             ],
             message_size: 0,
         }
+    }
+
+    #[test]
+    fn received_header_as_postfix() {
+        assert_eq!(
+            received_header(
+                "debian.test.example",
+                "Postfix",
+                0,
+                "CC4BF9AE10C",
+                "Mon, 30 Nov 2026 01:08:39 +0000 (UTC)"
+            ),
+            "Received: by debian.test.example (Postfix, from userid 0)\n\
+             \tid CC4BF9AE10C; Mon, 30 Nov 2026 01:08:39 +0000 (UTC)\n"
+        );
     }
 
     #[test]
