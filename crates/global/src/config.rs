@@ -56,6 +56,10 @@ pub enum ConfigError {
         /// The offending (expanded) value.
         value: String,
     },
+    /// `inet_interfaces` names no usable local address
+    /// ([`crate::host::own_networks`]); the text is Postfix's.
+    #[error("{0}")]
+    Interfaces(String),
 }
 
 /// The effective configuration of one program.
@@ -155,9 +159,11 @@ impl Config {
                 return Some(crate::host::default_mydomain(&host));
             }
             "mynetworks" => {
+                // A bad inet_interfaces trusts nothing; own_networks()
+                // reports it (postfix check, master, postconf).
                 let style = self.get("mynetworks_style").unwrap_or_else(|_| "subnet".into());
                 let protos = self.get("inet_protocols").unwrap_or_else(|_| "all".into());
-                let nets = crate::host::interface_networks();
+                let nets = self.own_networks().unwrap_or_default();
                 return Some(crate::host::default_mynetworks(&style, &nets, &protos));
             }
             _ => {}
@@ -178,6 +184,19 @@ impl Config {
             }
         }
         None
+    }
+
+    /// The interface networks of the addresses in `inet_interfaces`
+    /// (Postfix's own_inet_addr_list, which the default `mynetworks` is
+    /// made of), filtered by `inet_protocols`.
+    ///
+    /// Errors: [`ConfigError::Interfaces`] when a name does not resolve
+    /// or an address is not on a local interface; expansion errors.
+    pub fn own_networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        let list = self.get_list("inet_interfaces")?;
+        let protos = self.get("inet_protocols")?;
+        let nets = crate::host::interface_networks();
+        crate::host::own_networks(&list, &nets, &protos, &crate::host::resolve_host).map_err(ConfigError::Interfaces)
     }
 
     /// The unexpanded effective value of `name`: override, else main.cf,

@@ -124,7 +124,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("mydestination", "Domains (names, .subdomain patterns, /files, type:tables) this machine is the final destination for; their mail is delivered with $local_transport."),
     ("mydomain", "The local Internet domain; default: myhostname less its first label."),
     ("myhostname", "The fully-qualified host name; default: the system host name."),
-    ("mynetworks", "Trusted client networks; default per mynetworks_style from the interfaces."),
+    ("mynetworks", "Trusted client networks; default per mynetworks_style from the addresses of inet_interfaces."),
     ("mynetworks_style", "How the default mynetworks is computed: host, subnet or class."),
     ("myorigin", "The domain appended to bare local parts in locally submitted mail."),
     ("non_fqdn_reject_code", "The reply code of reject_non_fqdn_helo_hostname, reject_non_fqdn_sender and reject_non_fqdn_recipient."),

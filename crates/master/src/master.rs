@@ -76,6 +76,8 @@ pub fn load_services(config: Config, verbose: u32) -> Result<Loaded, String> {
         warnings.push("inet_protocols: configuring for IPv4 support only".into());
     }
     let settings = Settings::from_config(&config, verbose, ipv6_ok)?;
+    // As Postfix: inet_interfaces must name local addresses.
+    config.own_networks().map_err(|e| e.to_string())?;
     let etc_services = std::fs::read_to_string("/etc/services").ok();
     let (specs, missing) = services::build(
         &cf,
@@ -432,5 +434,21 @@ impl Master {
             let _ = waitpid(*p, None);
         }
         std::process::exit(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inet_interfaces_must_name_local_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("master.cf"), "").unwrap();
+        let cfg = Config::from_text(dir.path(), "inet_interfaces = ipv4\n").unwrap();
+        let e = load_services(cfg, 0).err().expect("an error");
+        assert_eq!(e, "config variable inet_interfaces: host not found: ipv4");
+        let cfg = Config::from_text(dir.path(), "inet_interfaces = loopback-only\n").unwrap();
+        assert!(load_services(cfg, 0).is_ok());
     }
 }

@@ -13,7 +13,9 @@
 //! DIAGNOSTICS
 //!   `open DIR/main.cf: No such file or directory` is fatal except with
 //!   `-d`; a missing master.cf is a warning for parameter output and
-//!   fatal for `-M`, `-F` and `-P`.
+//!   fatal for `-M`, `-F` and `-P`. An `inet_interfaces` value that names
+//!   no local address is fatal except with `-d`
+//!   (`config variable inet_interfaces: host not found: ipv4`).
 use crate::master_show::{
     self, field_index, format_entry, format_field, format_param, Entry, Pattern,
 };
@@ -61,6 +63,9 @@ pub(crate) fn load_config(dir: &Path, overrides: &[String]) -> Result<Config, St
         let (n, v) = split_nameval(o).map_err(|e| format!("{e}: \"{o}\""))?;
         cfg.set_override(&n, &v);
     }
+    // As Postfix: the addresses of inet_interfaces (of which mynetworks
+    // is made) must exist before anything is shown.
+    cfg.own_networks().map_err(|e| Stop::Fatal(e.to_string()))?;
     Ok(cfg)
 }
 

@@ -7,7 +7,8 @@
 //!   - [`preflight`]: the command, daemon and configuration directories
 //!     exist, and so does `$daemon_directory/master`.
 //!   - [`fatal_checks`]: `mail_owner` and
-//!     `setgid_group` are valid, every main.cf value expands (no loops)
+//!     `setgid_group` are valid, every main.cf value expands (no loops),
+//!     `inet_interfaces` names local addresses,
 //!     and every typed parameter Postern reads has a valid value,
 //!     master.cf exists and parses, and the missing queue and data
 //!     directories are created. Any failure ends the command with a
@@ -82,6 +83,7 @@ pub fn validate_values(inst: &Instance) -> Result<(), String> {
     for s in &inst.cfg.main_cf().settings {
         inst.cfg.get(&s.name).map_err(|e| e.to_string())?;
     }
+    inst.cfg.own_networks().map_err(|e| e.to_string())?;
     for (name, _) in params::IMPLEMENTED {
         let r = match params::kind_of(name) {
             Kind::Bool => inst.cfg.get_bool(name).map(drop),
@@ -137,6 +139,11 @@ mod tests {
         assert!(
             e.ends_with("main.cf, line 1: bad numerical configuration: max_use = many"),
             "{e}"
+        );
+        let (_d, inst) = load("inet_interfaces = ipv4\n", "");
+        assert_eq!(
+            validate_values(&inst).unwrap_err(),
+            "config variable inet_interfaces: host not found: ipv4"
         );
         let (_d, inst) = load("a = $b\nb = $a\n", "");
         assert!(validate_values(&inst).is_err());
