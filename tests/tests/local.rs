@@ -285,3 +285,56 @@ fn alias_to_two_users_and_a_command() {
     .unwrap();
     assert_eq!(qf.envelope().pending().count(), 0);
 }
+
+#[test]
+fn new_aliases_are_used_by_the_very_next_delivery() {
+    need_root!();
+    user("postern-t-al1");
+    let dir = tempfile::tempdir().unwrap();
+    let aliases = dir.path().join("aliases");
+    let s = start(&format!("alias_maps = lmdb:{}\n", aliases.display()));
+    let postalias = |text: &str| {
+        std::fs::write(&aliases, text).unwrap();
+        let st = Command::new(s.inst.bin().join("postalias"))
+            .arg("-c")
+            .arg(s.inst.config_dir())
+            .arg(format!("lmdb:{}", aliases.display()))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    postalias("old: postern-t-al1\n");
+    let (_, reply) = deliver(
+        &s.inst,
+        "sender@example.org",
+        &["old@test.example"],
+        "Subject: 1\n\none\n",
+    );
+    assert_eq!(reply.status, 0, "{reply:?}");
+    s.inst
+        .wait_for_log("orig_to=<old@test.example>", Duration::from_secs(20));
+    // The same local process serves the next request: it must see the
+    // new table at once.
+    postalias("old: postern-t-al1\nnew: postern-t-al1\n");
+    let (id, reply) = deliver(
+        &s.inst,
+        "sender@example.org",
+        &["new@test.example"],
+        "Subject: 2\n\ntwo\n",
+    );
+    assert_eq!(reply.status, 0, "{reply:?}");
+    let line = s.inst.wait_for_log(
+        &format!("{id}: to=<postern-t-al1@test.example>"),
+        Duration::from_secs(20),
+    );
+    assert!(line.contains("status=sent"), "{line}");
+    let log = s.inst.log();
+    assert!(!log.contains("unknown user: \"new\""), "{log}");
+    assert!(
+        log.contains(&format!(
+            "table lmdb:{} has changed -- restarting",
+            aliases.display()
+        )),
+        "{log}"
+    );
+}

@@ -25,9 +25,12 @@ fn main() {
         local::serve::Daemon::new(&ctx.config, &ctx.service).unwrap_or_else(|e| msg_fatal!("{e}"))
     });
     skeleton::single_server("local", hooks, |daemon, client, _ctx| {
+        if let Err(e) = daemon.refresh() {
+            util::msg_warn!("{e}");
+        }
         daemon.serve(client);
-        if daemon.tables_changed() {
-            util::msg_info!("table has changed -- restarting");
+        if let Some(name) = daemon.changed_table() {
+            util::msg_info!("table {name} has changed -- restarting");
             std::process::exit(0);
         }
     });

@@ -19,8 +19,11 @@
 //!      worst outcome (a deferred member keeps the recipient pending, so
 //!      the whole expansion is tried again later).
 //!
-//!   After a request, a daemon whose alias tables changed on disk exits,
-//!   so that master starts a fresh one (Postfix does the same).
+//!   Before each request the daemon checks whether a table changed on
+//!   disk and, if so, reopens everything as a new process would
+//!   ([`Daemon::refresh`]), so the next delivery after `newaliases` sees
+//!   the new aliases; after a request, a daemon whose tables changed
+//!   exits, so that master starts a fresh one (Postfix does the same).
 //!
 //! SEE ALSO
 //!   local(8), doc/PIPELINE.md "Delivery protocol".
@@ -129,8 +132,42 @@ impl Daemon {
 
     /// Whether a table changed on disk since the daemon started.
     pub fn tables_changed(&self) -> bool {
-        self.aliases.as_ref().is_ok_and(Maps::changed)
-            || self.host.resolver.as_ref().is_ok_and(Resolver::changed)
+        self.changed_table().is_some()
+    }
+
+    /// The name of a table that changed on disk since it was opened
+    /// (`lmdb:/etc/aliases`; `transport_maps` for the resolver's), if any.
+    pub fn changed_table(&self) -> Option<String> {
+        if let Ok(maps) = &self.aliases {
+            if let Some(d) = maps.dicts().iter().find(|d| d.changed()) {
+                return Some(d.name().to_string());
+            }
+        }
+        self.host
+            .resolver
+            .as_ref()
+            .is_ok_and(Resolver::changed)
+            .then(|| "transport_maps".to_string())
+    }
+
+    /// Before a request: when a table changed on disk (`postalias`,
+    /// `newaliases`, `postmap`), start afresh as a new process would —
+    /// Postfix's local checks before it accepts a request, so the very
+    /// next delivery sees the new table. Logs Postfix's `table NAME has
+    /// changed -- restarting`. Errors: a bad parameter value (the old
+    /// state is kept).
+    pub fn refresh(&mut self) -> Result<(), String> {
+        let Some(name) = self.changed_table() else {
+            return Ok(());
+        };
+        util::msg_info!("table {name} has changed -- restarting");
+        let (cfg, service) = (self.cfg.clone(), self.host.service.clone());
+        // Close the old tables first: an LMDB environment that is still
+        // open would be handed out again for the same path.
+        self.aliases = Err("table is being reopened".into());
+        self.host.resolver = Err("table is being reopened".into());
+        *self = Daemon::new(&cfg, &service)?;
+        Ok(())
     }
 
     /// Serve one delivery request on `stream`.
