@@ -271,3 +271,26 @@ fn check_creates_the_queue_and_warns_about_unused_parameters() {
     }
     assert!(inst.data_dir().is_dir());
 }
+
+#[test]
+fn reload_refuses_a_broken_configuration() {
+    let mut inst = testd(1);
+    let before = inst.log();
+    inst.add_master_cf_line("broken bogus n - n - 1 testd");
+    let r = inst.postfix(&["reload"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    let want = format!(
+        "postfix: fatal: {}, line 3: bad transport type: bogus",
+        inst.config_dir().join("master.cf").display()
+    );
+    assert!(r.stderr.contains(&want), "want {want:?} in {r}");
+    assert!(!r.stderr.contains("refreshing"), "{r}");
+    let mut c = inst.connect("t");
+    c.greeting();
+    assert_eq!(c.cmd("PING"), "250 PONG", "master still serves");
+    let log = inst.log();
+    assert!(
+        !log[before.len()..].contains("reload"),
+        "master was not signalled:\n{log}"
+    );
+}

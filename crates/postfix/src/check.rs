@@ -51,9 +51,7 @@ pub fn preflight(inst: &Instance) {
 /// fatal message on the first failure. Returns the owner IDs.
 pub fn fatal_checks(inst: &Instance) -> Ids {
     let ids = inst.ids().unwrap_or_else(|e| util::msg_fatal!("{e}"));
-    if let Err(e) = validate_values(inst) {
-        util::msg_fatal!("{e}");
-    }
+    values_or_fatal(inst);
     match layout::create_missing(inst, &ids) {
         Ok(made) => {
             for p in made {
@@ -65,6 +63,25 @@ pub fn fatal_checks(inst: &Instance) -> Ids {
             say::fatal("unable to create missing queue directories");
         }
     }
+    master_cf_or_fatal(inst);
+    ids
+}
+
+/// The configuration checks of [`fatal_checks`] without creating
+/// anything (`postfix reload`): main.cf values and master.cf. Exits with
+/// a fatal message naming file and line on the first problem.
+pub fn config_checks(inst: &Instance) {
+    values_or_fatal(inst);
+    master_cf_or_fatal(inst);
+}
+
+fn values_or_fatal(inst: &Instance) {
+    if let Err(e) = validate_values(inst) {
+        util::msg_fatal!("{e}");
+    }
+}
+
+fn master_cf_or_fatal(inst: &Instance) {
     if !inst.master_cf_path().is_file() {
         say::fatal(&format!(
             "no {} file found",
@@ -74,7 +91,6 @@ pub fn fatal_checks(inst: &Instance) -> Ids {
     if let Err(e) = inst.master_cf() {
         util::msg_fatal!("{e}");
     }
-    ids
 }
 
 /// Expand every main.cf setting and check the type of every parameter

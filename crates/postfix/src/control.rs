@@ -85,7 +85,8 @@ pub fn running(inst: &Instance) -> bool {
     }
 }
 
-fn fatal_if_not_running(inst: &Instance) {
+/// Exit with `the Postfix mail system is not running` unless it runs.
+pub fn fatal_if_not_running(inst: &Instance) {
     if !running(inst) {
         say::fatal("the Postfix mail system is not running");
     }

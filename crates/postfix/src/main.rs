@@ -16,7 +16,9 @@
 //!     master serves. `start-fg`: the same with master in the foreground.
 //!   - `stop`: orderly stop; returns when no process of the instance is
 //!     left. `abort`: SIGTERM to master without waiting.
-//!   - `reload`: master re-reads main.cf and master.cf.
+//!   - `reload`: validate main.cf and master.cf as `check` does (a
+//!     broken file is a fatal error naming file and line, and master is
+//!     not signalled), then master re-reads them.
 //!   - `status`: exit 0 when master runs, 1 when not.
 //!   - `set-permissions [name=value ...]`: apply the settings with
 //!     `postconf -e`, then set the owners and modes of the queue and data
@@ -156,7 +158,13 @@ fn run(inst: Instance, args: &Args) -> i32 {
         }
         "stop" => control::stop(&inst),
         "abort" => control::abort(&inst),
-        "reload" => control::reload(&inst),
+        "reload" => {
+            // Refuse a configuration master would not load (it would
+            // only log "configuration not reloaded").
+            control::fatal_if_not_running(&inst);
+            check::config_checks(&inst);
+            control::reload(&inst)
+        }
         "status" => control::status(&inst),
         "set-permissions" | "upgrade-configuration" => {
             let inst = apply_settings(inst, &args.rest);
