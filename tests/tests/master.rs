@@ -294,3 +294,38 @@ fn reload_refuses_a_broken_configuration() {
         "master was not signalled:\n{log}"
     );
 }
+
+#[test]
+fn check_reports_bad_booleans_and_writable_configuration_files() {
+    let inst = Instance::builder()
+        .main_cf("append_dot_mydomain = maybe")
+        .master_cf_line("x unix - - n - 1 testd")
+        .build();
+    let main_cf = inst.config_dir().join("main.cf");
+    let line = std::fs::read_to_string(&main_cf)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("append_dot_mydomain"))
+        .unwrap()
+        + 1;
+    let r = inst.postfix(&["start"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    let want = format!(
+        "postfix: fatal: {}, line {line}: bad boolean configuration: append_dot_mydomain = maybe",
+        main_cf.display()
+    );
+    assert!(r.stderr.contains(&want), "want {want:?} in {r}");
+    assert!(inst.master_pid().is_none());
+
+    let text = std::fs::read_to_string(&main_cf).unwrap();
+    std::fs::write(&main_cf, text.replace("maybe", "no")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&main_cf, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let r = inst.postfix(&["check"]);
+    r.assert_ok();
+    let want = format!(
+        "postfix/postfix-script: warning: group or other writable: {}/./main.cf",
+        inst.config_dir().display()
+    );
+    assert!(r.stderr.contains(&want), "want {want:?} in {r}");
+}

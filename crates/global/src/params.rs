@@ -104,6 +104,13 @@ pub fn kind_of(name: &str) -> Kind {
 }
 
 fn infer_kind(def: &str) -> Kind {
+    // A default chosen by compatibility_level,
+    // `${{$compatibility_level} <level {N} ? {A} : {B}}`, has the kind
+    // that both branches share.
+    if let Some((a, b)) = compat_branches(def) {
+        let (ka, kb) = (infer_kind(a), infer_kind(b));
+        return if ka == kb { ka } else { Kind::Str };
+    }
     if def == "yes" || def == "no" {
         return Kind::Bool;
     }
@@ -118,6 +125,14 @@ fn infer_kind(def: &str) -> Kind {
         return Kind::Time(def.chars().last().unwrap_or('s'));
     }
     Kind::Str
+}
+
+/// The two values of a compatibility-level default
+/// `${{$compatibility_level} <level {N} ? {A} : {B}}`.
+fn compat_branches(def: &str) -> Option<(&str, &str)> {
+    let rest = def.strip_prefix("${{$compatibility_level} ")?.strip_suffix("}}")?;
+    let (_, branches) = rest.split_once(" ? {")?;
+    branches.split_once("} : {")
 }
 
 #[cfg(test)]
@@ -139,6 +154,10 @@ mod tests {
         assert_eq!(kind_of("default_process_limit"), Kind::Int);
         assert_eq!(kind_of("maximal_queue_lifetime"), Kind::Time('d'));
         assert_eq!(kind_of("myorigin"), Kind::Str);
+        assert_eq!(kind_of("append_dot_mydomain"), Kind::Bool);
+        assert_eq!(kind_of("smtputf8_enable"), Kind::Bool);
+        assert_eq!(kind_of("relay_domains"), Kind::Str);
+        assert_eq!(kind_of("mynetworks_style"), Kind::Str);
     }
 
     #[test]

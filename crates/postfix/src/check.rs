@@ -8,8 +8,9 @@
 //!     exist, and so does `$daemon_directory/master`.
 //!   - [`fatal_checks`]: `mail_owner` and
 //!     `setgid_group` are valid, every main.cf value expands (no loops),
-//!     `inet_interfaces` names local addresses,
-//!     and every typed parameter Postern reads has a valid value,
+//!     `inet_interfaces` names local addresses, and every boolean,
+//!     numerical or time setting in main.cf, and every typed parameter
+//!     Postern reads, has a valid value,
 //!     master.cf exists and parses, and the missing queue and data
 //!     directories are created. Any failure ends the command with a
 //!     `fatal:` message and exit status 1.
@@ -100,7 +101,10 @@ pub fn validate_values(inst: &Instance) -> Result<(), String> {
         inst.cfg.get(&s.name).map_err(|e| e.to_string())?;
     }
     inst.cfg.own_networks().map_err(|e| e.to_string())?;
-    for (name, _) in params::IMPLEMENTED {
+    // Every main.cf setting whose type is known (so that a daemon does
+    // not die on it later), then every parameter Postern reads.
+    let settings = inst.cfg.main_cf().settings.iter().map(|s| s.name.as_str());
+    for name in settings.chain(params::IMPLEMENTED.iter().map(|(n, _)| *n)) {
         let r = match params::kind_of(name) {
             Kind::Bool => inst.cfg.get_bool(name).map(drop),
             Kind::Int => inst.cfg.get_int(name).map(drop),
@@ -154,6 +158,12 @@ mod tests {
         let e = validate_values(&inst).unwrap_err();
         assert!(
             e.ends_with("main.cf, line 1: bad numerical configuration: max_use = many"),
+            "{e}"
+        );
+        let (_d, inst) = load("myhostname = x.example\nappend_dot_mydomain = maybe\n", "");
+        let e = validate_values(&inst).unwrap_err();
+        assert!(
+            e.ends_with("main.cf, line 2: bad boolean configuration: append_dot_mydomain = maybe"),
             "{e}"
         );
         let (_d, inst) = load("inet_interfaces = ipv4\n", "");

@@ -298,12 +298,66 @@ pub fn check_warnings(inst: &Instance, ids: &Ids) -> Vec<String> {
             out.push(format!("group or other writable: {shown}"));
         }
     }
+    out.extend(config_tree_warnings(inst, root));
     if let Ok(rd) = std::fs::read_dir(inst.queue_dir.join("corrupt")) {
         for f in rd.flatten() {
             out.push(format!("damaged message: {}", f.path().display()));
         }
     }
     out
+}
+
+/// postfix-script's check of the configuration directory tree: every
+/// file and directory below `config_dir` that is group or other
+/// writable (symbolic links followed), or, when `root`, not owned by
+/// root. The queue and data directories, when they are inside, have
+/// their own checks. Paths are shown as Postfix shows them,
+/// `DIR/./main.cf`.
+fn config_tree_warnings(inst: &Instance, root: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let skip = [inst.queue_dir.as_path(), inst.data_dir.as_path()];
+    walk_config(
+        inst.config_dir.as_path(),
+        &PathBuf::new(),
+        &skip,
+        root,
+        &mut out,
+    );
+    out
+}
+
+fn walk_config(
+    base: &std::path::Path,
+    rel: &std::path::Path,
+    skip: &[&std::path::Path],
+    root: bool,
+    out: &mut Vec<String>,
+) {
+    let Ok(rd) = std::fs::read_dir(base.join(rel)) else {
+        return;
+    };
+    let mut names: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
+    names.sort();
+    for name in names {
+        let rel = rel.join(name);
+        let path = base.join(&rel);
+        if skip.contains(&path.as_path()) {
+            continue;
+        }
+        let shown = format!("{}/./{}", base.display(), rel.display());
+        let Ok(lmeta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if root && lmeta.uid() != 0 {
+            out.push(format!("not owned by root: {shown}"));
+        }
+        if std::fs::metadata(&path).is_ok_and(|m| m.mode() & 0o022 != 0) {
+            out.push(format!("group or other writable: {shown}"));
+        }
+        if lmeta.is_dir() {
+            walk_config(base, &rel, skip, root, out);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -373,5 +427,26 @@ mod tests {
         );
         set_permissions(&inst, &ids).unwrap();
         assert!(check_warnings(&inst, &ids).is_empty());
+    }
+
+    #[test]
+    fn writable_configuration_files_are_warned() {
+        let tmp = tempfile::tempdir().unwrap();
+        let inst = instance(tmp.path());
+        let Ok(ids) = inst.ids() else { return };
+        create_missing(&inst, &ids).unwrap();
+        std::fs::write(tmp.path().join("master.cf"), "").unwrap();
+        for f in ["main.cf", "master.cf"] {
+            let p = tmp.path().join(f);
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).unwrap();
+        }
+        let d = tmp.path().display();
+        assert_eq!(
+            check_warnings(&inst, &ids),
+            vec![
+                format!("group or other writable: {d}/./main.cf"),
+                format!("group or other writable: {d}/./master.cf"),
+            ]
+        );
     }
 }
