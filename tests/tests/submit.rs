@@ -372,3 +372,23 @@ fn pickup_adds_a_received_header() {
     // it is body text after an empty line.
     assert!(content.contains("\n\n starts with a space\n"), "{content}");
 }
+
+#[test]
+fn sendmail_refuses_a_message_over_message_size_limit() {
+    let inst = pickup_instance("message_size_limit = 2000\n");
+    let big = format!(
+        "Subject: big\n\n{}",
+        format!("{}\n", "y".repeat(70)).repeat(100)
+    );
+    let (code, _, err) = sendmail(&inst, &["bob@example.com"], &big);
+    assert_eq!(code, 75, "{err}");
+    assert!(
+        err.contains("postdrop: warning: uid=0: File too large"),
+        "{err}"
+    );
+    assert!(ids(&inst, queue::MAILDROP).is_empty());
+    // A message under the limit still goes through.
+    let (code, _, err) = sendmail(&inst, &["bob@example.com"], "Subject: small\n\nx\n");
+    assert_eq!(code, 0, "{err}");
+    wait_incoming(&inst, 1);
+}

@@ -21,8 +21,11 @@
 //!   configuration directory other than the default only when the
 //!   default configuration lists it (`alternate_config_directories`).
 //!
-//!   A stream that is malformed or cut short, and a signal that stops
-//!   postdrop before the file is complete, leave no file behind.
+//!   A stream that is malformed or cut short, a stream larger than
+//!   `message_size_limit` (which includes envelope information; postdrop
+//!   then says `uid=UID: File too large`, as Postfix's), and a signal
+//!   that stops postdrop before the file is complete, leave no file
+//!   behind.
 //!
 //!   `-r` (the record stream) is the only input format and may be
 //!   given for compatibility; `-v` logs more.
@@ -33,11 +36,14 @@
 //!
 //! CONFIGURATION PARAMETERS
 //!   queue_directory, hash_queue_names, hash_queue_depth,
-//!   alternate_config_directories, and the logging parameters.
+//!   alternate_config_directories, message_size_limit, and the logging
+//!   parameters.
 //!
 //! SEE ALSO
 //!   sendmail(1), pickup(8), doc/QUEUE_FORMAT.md
 #![forbid(unsafe_code)]
+
+mod limit;
 
 use global::{cmdlog, Config};
 use queue::{QueueDir, QueueWriter, MAILDROP};
@@ -114,10 +120,20 @@ fn main() {
     if let Err(e) = w.set_ready_mode(MAILDROP_MODE) {
         msg_fatal!("{e}");
     }
+    let limit = cfg
+        .get_int("message_size_limit")
+        .unwrap_or_else(|e| msg_fatal!("{e}"));
     let stdin = std::io::stdin();
-    let mut input = std::io::BufReader::new(stdin.lock());
+    let (limited, exceeded) = limit::Limited::new(stdin.lock(), u64::try_from(limit).unwrap_or(0));
+    let mut input = std::io::BufReader::new(limited);
     match queue::maildrop::import(&mut input, &mut w) {
         Ok(n) => msg_verbose!("postdrop: {n} recipients"),
+        Err(_) if exceeded.get() => {
+            drop(w);
+            let e = std::io::Error::from_raw_os_error(nix::libc::EFBIG);
+            msg_warn!("uid={uid}: {e}");
+            std::process::exit(75);
+        }
         Err(reason) => {
             drop(w);
             msg_warn!("uid={uid}: {reason}");
