@@ -79,8 +79,23 @@ pub(crate) fn load_master(dir: &Path) -> Result<Result<Vec<Entry>, String>, Stop
         Ok(t) => t,
         Err(e) => return Ok(Err(format!("open {}: {}", path.display(), strerror(&e)))),
     };
-    let cf = global::master_cf::parse(&text, &path).map_err(|e| Stop::Fatal(e.to_string()))?;
-    Ok(Ok(cf.entries.iter().map(Entry::from_master).collect()))
+    // Not master_cf::parse: Postfix's postconf lists a duplicate service
+    // as it is (only master refuses it).
+    let (lines, orphans) = global::main_cf::logical_lines(&text);
+    let syntax = |line: usize, reason: String| {
+        let file = path.display().to_string();
+        Stop::Fatal(global::main_cf::SyntaxError { file, line, reason }.to_string())
+    };
+    if let Some((line, t)) = orphans.first() {
+        let reason = format!("logical line must not start with whitespace: \"{t}\"");
+        return Err(syntax(*line, reason));
+    }
+    let mut entries = Vec::new();
+    for (line, text) in lines {
+        let e = global::master_cf::parse_entry(&text, line).map_err(|r| syntax(line, r))?;
+        entries.push(Entry::from_master(&e));
+    }
+    Ok(Ok(entries))
 }
 
 fn class_filter(opts: &Options) -> Result<Vec<Class>, Stop> {
