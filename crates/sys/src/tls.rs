@@ -126,3 +126,21 @@ pub fn rand_add(data: &[u8], entropy_bytes: f64) {
     // across the call and is at least that long.
     unsafe { openssl_sys::RAND_add(data.as_ptr().cast::<c_void>(), len, entropy_bytes) }
 }
+
+const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
+
+/// The key-exchange group negotiated on `ssl` (`SSL_get_negotiated_group`),
+/// when there is one.
+pub fn negotiated_group(ssl: &SslRef) -> Option<Nid> {
+    // SAFETY: a read-only control on a live SSL; no pointer argument.
+    let n = unsafe {
+        openssl_sys::SSL_ctrl(
+            ssl.as_ptr(),
+            SSL_CTRL_GET_NEGOTIATED_GROUP,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    let n = c_int::try_from(n & 0xffff).ok()?;
+    (n > 0).then(|| Nid::from_raw(n))
+}

@@ -155,6 +155,16 @@ fn key_desc<T: openssl::pkey::HasPublic>(key: &PKeyRef<T>) -> Option<String> {
     }
 }
 
+/// A negotiated group as Postfix names the key exchange.
+fn group_desc(nid: Nid) -> String {
+    match nid.short_name().unwrap_or("") {
+        "X25519" => "X25519".to_string(),
+        "X448" => "X448".to_string(),
+        n if n.starts_with("ffdhe") => format!("DHE ({} bits)", &n[5..]),
+        _ => format!("ECDHE ({})", nist_curve(nid)),
+    }
+}
+
 fn sig_desc(type_nid: Nid, key: Option<&PKeyRef<openssl::pkey::Public>>) -> String {
     let name = match type_nid {
         Nid::RSAENCRYPTION => "RSA".to_string(),
@@ -202,7 +212,8 @@ pub fn collect(ssl: &SslRef, server: bool, digest: Digest, namaddr: &str) -> Tls
         .peer_tmp_key()
         .ok()
         .and_then(|k| key_desc(&k))
-        .or_else(|| ssl.tmp_key().ok().and_then(|k| key_desc(&k)));
+        .or_else(|| ssl.tmp_key().ok().and_then(|k| key_desc(&k)))
+        .or_else(|| sys::tls::negotiated_group(ssl).map(group_desc));
     let ((peer_type, peer_dgst), (own_type, own_dgst)) = sys::tls::signature_nids(ssl);
     let peer = ssl.peer_certificate();
     let own_key = public_of(ssl.certificate());
