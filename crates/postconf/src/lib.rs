@@ -85,8 +85,10 @@ pub fn run(args: &[String], out: &mut dyn Write) -> Result<(), Stop> {
     if opts.man5 {
         return write_out(out, &man5::generate());
     }
+    if let Some(list) = supported_list(&opts) {
+        return write_out(out, &list);
+    }
     for (flag, what) in [
-        (SHOW_SASL_SERV, "-a"),
         (SHOW_SASL_CLNT, "-A"),
         (EXP_DSN_TEMPL, "-b"),
         (DUMP_DSN_TEMPL, "-t"),
@@ -107,6 +109,28 @@ pub fn run(args: &[String], out: &mut dyn Write) -> Result<(), Stop> {
         (_, true) => run_edit::edit(&opts),
         (false, false) => run_show::params(&opts, out),
     }
+}
+
+/// The mailbox lock methods local(8) supports, in Postfix's order
+/// (`postconf -l`; local's `mailbox_delivery_lock`).
+pub const LOCK_METHODS: &[&str] = &["flock", "fcntl", "dotlock"];
+
+/// The SASL server plug-in types smtpd(8) supports (`postconf -a`):
+/// none yet.
+pub const SASL_SERVER_TYPES: &[&str] = &[];
+
+/// The output of `-l`, `-m` and `-a`: one supported name a line.
+fn supported_list(opts: &Options) -> Option<String> {
+    let names: &[&str] = if opts.has(SHOW_LOCKS) {
+        LOCK_METHODS
+    } else if opts.has(SHOW_MAPS) {
+        maps::registry::SUPPORTED_TYPES
+    } else if opts.has(SHOW_SASL_SERV) {
+        SASL_SERVER_TYPES
+    } else {
+        return None;
+    };
+    Some(names.iter().map(|n| format!("{n}\n")).collect())
 }
 
 /// Write `text` to `out`. Errors: a write error (e.g. a closed pipe).

@@ -273,3 +273,22 @@ fn a_duplicate_service_is_listed_as_postfix_does() {
         "smtp/inet/command = smtpd\nsmtp/inet/command = smtpd -o x=y\n"
     );
 }
+
+#[test]
+fn supported_lock_methods_table_types_and_sasl_plugins() {
+    let dir = instance(MAIN);
+    let o = postconf(dir.path(), &["-l"]);
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "flock\nfcntl\ndotlock\n")
+    );
+    let o = postconf(dir.path(), &["-m"]);
+    assert_eq!(o.status.code(), Some(0));
+    let types: Vec<String> = stdout(&o).lines().map(String::from).collect();
+    for t in ["cidr", "inline", "lmdb", "regexp", "static", "texthash"] {
+        assert!(types.iter().any(|x| x == t), "{t} in {types:?}");
+    }
+    assert!(!types.iter().any(|x| x == "hash"), "{types:?}");
+    let o = postconf(dir.path(), &["-a"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), ""));
+}
