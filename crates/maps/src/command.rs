@@ -28,17 +28,21 @@
 //!   Messages and exit status as Postfix's: status 0 on success and for a
 //!   `-q`/`-d` key that was found, 1 otherwise; `postmap: fatal: open
 //!   /x: No such file or directory`; `postmap: warning: /x, line 3:
-//!   expected format: key whitespace value`.
+//!   expected format: key whitespace value`. With `smtputf8_enable`, a
+//!   source line that is not UTF-8 is skipped (`/x, line 2: non-UTF-8
+//!   input "??bad" -- ignoring this line`); without, it is stored with
+//!   its bad bytes replaced. A key longer than an lmdb table holds (511
+//!   bytes) is fatal: `/x, line 4: key is too long: 600 bytes, ...`.
 //!
 //! CONFIGURATION PARAMETERS
 //!   default_database_type, lmdb_map_size, alias_database (newaliases),
-//!   myhostname (postalias's YP_MASTER_NAME).
+//!   myhostname (postalias's YP_MASTER_NAME), smtputf8_enable.
 use crate::aliases;
 use crate::dict::{Dict, DictFlags, DupMode, NulMode};
-use crate::lmdb::{strerror, LmdbDict};
+use crate::lmdb::{encode, strerror, LmdbDict, MAX_KEY_SIZE};
 use crate::mkmap::{build_types, ensure_table, Builder};
 use crate::registry::split_type;
-use crate::source::{logical_lines, split_key_value};
+use crate::source::{logical_lines_bytes, printable, split_key_value};
 use global::Config;
 use std::io::{BufRead, Write};
 use std::os::unix::fs::MetadataExt;
@@ -224,6 +228,9 @@ pub fn main(program: Program, args: &[String]) -> i32 {
         opts: &opts,
         flags,
         cfg: &cfg,
+        utf8: cfg
+            .get_bool("smtputf8_enable")
+            .unwrap_or_else(|e| msg_fatal!("{e}")),
     };
     if let Some(key) = &opts.query {
         return run.query(&specs, key);
@@ -248,6 +255,16 @@ struct Run<'a> {
     opts: &'a Options,
     flags: DictFlags,
     cfg: &'a Config,
+    /// `smtputf8_enable`: a source line that is not UTF-8 is skipped.
+    utf8: bool,
+}
+
+fn stdin_bytes() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes) {
+        msg_fatal!("read standard input: {}", strerror(&e));
+    }
+    bytes
 }
 
 fn stdin_lines() -> Vec<String> {
@@ -329,18 +346,37 @@ impl Run<'_> {
         0
     }
 
-    /// Parse source `text` (named `origin`), handing each entry to `add`
-    /// and logging each bad line, in file order.
-    fn entries(&self, origin: &str, text: &str, mut add: impl FnMut(&str, &str)) {
-        for line in logical_lines(text) {
+    /// Parse source `bytes` (named `origin`), handing each entry to `add`
+    /// and logging each bad line, in file order. With `smtputf8_enable`
+    /// a line that is not UTF-8 is skipped with Postfix's warning. A key
+    /// too long for an lmdb table is fatal, naming file and line.
+    fn entries(&self, origin: &str, bytes: &[u8], mut add: impl FnMut(&str, &str)) {
+        for (lineno, line) in logical_lines_bytes(bytes) {
+            let text = match String::from_utf8(line) {
+                Ok(t) => t,
+                Err(e) if self.utf8 => {
+                    let shown = printable(e.as_bytes());
+                    msg_warn!("{origin}, line {lineno}: non-UTF-8 input \"{shown}\" -- ignoring this line");
+                    continue;
+                }
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
             let parsed = if self.program.aliases() {
-                aliases::parse_line(&line.text).map_err(str::to_string)
+                aliases::parse_line(&text).map_err(str::to_string)
             } else {
-                split_key_value(&line.text).map_err(|e| e.message(&line.text))
+                split_key_value(&text).map_err(|e| e.message(&text))
             };
             match parsed {
-                Ok((k, v)) => add(&k, &v),
-                Err(msg) => msg_warn!("{origin}, line {}: {msg}", line.lineno),
+                Ok((k, v)) => {
+                    let size = encode(&self.flags.fold(&k), self.flags.nul).len();
+                    if size > MAX_KEY_SIZE {
+                        msg_fatal!(
+                            "{origin}, line {lineno}: key is too long: {size} bytes, an lmdb table holds at most {MAX_KEY_SIZE}"
+                        );
+                    }
+                    add(&k, &v)
+                }
+                Err(msg) => msg_warn!("{origin}, line {lineno}: {msg}"),
             }
         }
     }
@@ -363,17 +399,15 @@ impl Run<'_> {
                 },
             )
             .unwrap_or_else(|e| msg_fatal!("{e}"));
-            let text = stdin_lines().join("\n");
-            self.entries("-", &text, |k, v| {
+            self.entries("-", &stdin_bytes(), |k, v| {
                 dict.update(k, v).unwrap_or_else(|e| msg_fatal!("{e}"));
             });
             return;
         }
         let bytes =
             std::fs::read(path).unwrap_or_else(|e| msg_fatal!("open {path}: {}", strerror(&e)));
-        let text = String::from_utf8_lossy(&bytes);
         let mut builder = Builder::new(path, self.flags);
-        self.entries(path, &text, |k, v| {
+        self.entries(path, &bytes, |k, v| {
             builder.add(k, v);
         });
         if self.program.aliases() {

@@ -319,6 +319,10 @@ impl Dict for LmdbDict {
                 continue;
             }
             let k = with_nul(&key, nul);
+            if k.len() > MAX_KEY_SIZE {
+                // Such a key cannot have been stored.
+                continue;
+            }
             if let Some(v) = self
                 .shared
                 .db
@@ -338,6 +342,12 @@ impl Dict for LmdbDict {
         let key = self.flags.fold(key).into_owned();
         let nul = self.write_nul();
         let (k, v) = (with_nul(&key, nul), with_nul(value, nul));
+        if k.len() > MAX_KEY_SIZE {
+            return Err(self.io_err(format!(
+                "key is too long: {} bytes, an lmdb table holds at most {MAX_KEY_SIZE}",
+                k.len()
+            )));
+        }
         let dup = self.flags.dup;
         let outcome = self.write(|txn, db| {
             if dup != DupMode::Replace && db.get(txn, &k)?.is_some() {
@@ -437,6 +447,10 @@ pub fn write_new(
     env.force_sync().map_err(|e| err(heed_reason(&e)))?;
     Ok(())
 }
+
+/// The longest key an lmdb table holds, in bytes, its NUL included
+/// (LMDB's compiled-in maximum key size).
+pub const MAX_KEY_SIZE: usize = 511;
 
 /// Encode a key or value for [`write_new`]: with a NUL byte unless
 /// `nul` is [`NulMode::Exclude`].

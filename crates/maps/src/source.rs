@@ -28,33 +28,58 @@ pub struct LogicalLine {
 
 /// Join `text` into logical lines (see the module description).
 pub fn logical_lines(text: &str) -> Vec<LogicalLine> {
-    let mut out: Vec<LogicalLine> = Vec::new();
-    let mut current: Option<LogicalLine> = None;
-    for (idx, raw) in text.split('\n').enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let trimmed = line.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
+    logical_lines_bytes(text.as_bytes())
+        .into_iter()
+        .map(|(lineno, bytes)| LogicalLine {
+            lineno,
+            // Lines split at ASCII bytes of valid UTF-8 stay valid.
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+        .collect()
+}
+
+/// [`logical_lines`] on raw bytes (a source file need not be UTF-8):
+/// `(number of the first physical line, joined bytes)`.
+pub fn logical_lines_bytes(text: &[u8]) -> Vec<(usize, Vec<u8>)> {
+    let mut out: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut current: Option<(usize, Vec<u8>)> = None;
+    for (idx, raw) in text.split(|b| *b == b'\n').enumerate() {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let trimmed = line.trim_ascii_start();
+        if trimmed.is_empty() || trimmed.starts_with(b"#") {
             continue;
         }
         // A continuation with nothing to continue starts a line.
-        if line.starts_with(|c: char| c.is_whitespace()) {
-            if let Some(cur) = current.as_mut() {
-                cur.text.push_str(line);
+        if line.first().is_some_and(u8::is_ascii_whitespace) {
+            if let Some((_, cur)) = current.as_mut() {
+                cur.extend_from_slice(line);
                 continue;
             }
         }
-        if let Some(done) = current.take() {
-            out.push(done);
-        }
-        current = Some(LogicalLine {
-            lineno: idx + 1,
-            text: line.to_string(),
-        });
+        out.extend(current.take());
+        current = Some((idx + 1, line.to_vec()));
     }
     out.extend(current);
-    for l in &mut out {
-        let end = l.text.trim_end().len();
-        l.text.truncate(end);
+    for (_, l) in &mut out {
+        let end = l.trim_ascii_end().len();
+        l.truncate(end);
+    }
+    out
+}
+
+/// `bytes` for a diagnostic, as Postfix's printable(): valid UTF-8 stays,
+/// each byte of an invalid sequence and each control character becomes
+/// `?`.
+pub fn printable(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.extend(
+            chunk
+                .valid()
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c }),
+        );
+        out.extend(std::iter::repeat_n('?', chunk.invalid().len()));
     }
     out
 }
@@ -134,6 +159,20 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn byte_lines_and_printable() {
+        let lines = logical_lines_bytes(b"a \xff\n  cont\n# c\xe9\nb caf\xc3\xa9\n");
+        assert_eq!(
+            lines,
+            vec![
+                (1, b"a \xff  cont".to_vec()),
+                (4, "b café".as_bytes().to_vec())
+            ]
+        );
+        assert_eq!(printable(b"\xff\xfebad value"), "??bad value");
+        assert_eq!(printable("café\x01".as_bytes()), "café?");
     }
 
     #[test]

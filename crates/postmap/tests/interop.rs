@@ -249,3 +249,50 @@ fn berkeley_db_default_gets_a_clear_message() {
     let out = ours(dir.path(), &["regexp:/etc/hosts"]);
     assert_eq!(text(&out.stderr), "postmap: fatal: unsupported dictionary type: regexp does not support bulk-mode creation.\n");
 }
+
+#[test]
+fn non_utf8_lines_and_long_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.cf"),
+        "default_database_type = lmdb\ncompatibility_level = 3.6\n",
+    )
+    .unwrap();
+    let src = dir.path().join("t");
+    std::fs::write(
+        &src,
+        b"good ok\n\xff\xfebad value\nkey caf\xe9\nother fine\n",
+    )
+    .unwrap();
+    let spec = format!("lmdb:{}", src.display());
+    let o = ours(dir.path(), &[&spec]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let want = format!(
+        "postmap: warning: {0}, line 2: non-UTF-8 input \"??bad value\" -- ignoring this line\n\
+         postmap: warning: {0}, line 3: non-UTF-8 input \"key caf?\" -- ignoring this line\n",
+        src.display()
+    );
+    assert_eq!(text(&o.stderr), want);
+    assert_eq!(
+        text(&ours(dir.path(), &["-s", &spec]).stdout),
+        "good\tok\nother\tfine\n"
+    );
+    if postfix_available() {
+        let t = theirs(dir.path(), &[&spec]);
+        assert_eq!((t.status.code(), text(&t.stderr)), (Some(0), want));
+    }
+    // A key longer than LMDB's limit: file and line, no MDB code.
+    std::fs::write(&src, format!("a b\n{} v\n", "k".repeat(600))).unwrap();
+    let o = ours(dir.path(), &[&spec]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        format!(
+            "postmap: fatal: {}, line 2: key is too long: 601 bytes, an lmdb table holds at most 511\n",
+            src.display()
+        )
+    );
+    // Looking such a key up finds nothing; it is no error.
+    let o = ours(dir.path(), &["-q", &"k".repeat(600), &spec]);
+    assert_eq!((o.status.code(), text(&o.stderr)), (Some(1), String::new()));
+}
