@@ -243,7 +243,7 @@ pub fn main(program: Program, args: &[String]) -> i32 {
     }
     for (kind, path) in &specs {
         if let Err(e) = build_types(kind, path) {
-            msg_fatal!("{e}");
+            msg_fatal!("{}", run.hint(e));
         }
         run.build(path);
     }
@@ -276,13 +276,22 @@ fn stdin_lines() -> Vec<String> {
 }
 
 impl Run<'_> {
+    /// `e` with this program named in a rebuild hint.
+    fn hint(&self, e: crate::DictError) -> crate::DictError {
+        e.built_by(if self.program.aliases() {
+            "postalias"
+        } else {
+            "postmap"
+        })
+    }
+
     fn open(&self, kind: &str, path: &str, write: bool) -> Box<dyn Dict> {
         let flags = DictFlags {
             write,
             ..self.flags
         };
         crate::registry::open(&format!("{kind}:{path}"), flags)
-            .unwrap_or_else(|e| msg_fatal!("{e}"))
+            .unwrap_or_else(|e| msg_fatal!("{}", self.hint(e)))
     }
 
     fn print(&self, out: &mut impl Write, key: &str, value: &str) {

@@ -105,9 +105,11 @@ pub enum DictError {
     /// `type:` is not a table type Postern knows.
     #[error("unsupported dictionary type: {0}")]
     UnsupportedType(String),
-    /// `hash:`/`btree:` and the other Berkeley DB style types.
-    #[error("unsupported dictionary type: {0}: Berkeley DB tables are not supported; rebuild the table with \"postmap lmdb:{1}\" (or set \"default_database_type = lmdb\") and use lmdb:{1}")]
-    BerkeleyDb(String, String),
+    /// `hash:`/`btree:` and the other Berkeley DB style types: the type,
+    /// the table name, and the command that builds its lmdb replacement
+    /// (`postmap`, or `postalias` for aliases: [`DictError::built_by`]).
+    #[error("unsupported dictionary type: {0}: Berkeley DB tables are not supported; rebuild the table with \"{2} lmdb:{1}\" (or set \"default_database_type = lmdb\") and use lmdb:{1}")]
+    BerkeleyDb(String, String, &'static str),
     /// The table name is malformed (e.g. `inline:{` without `}`).
     #[error("{0}")]
     BadName(String),
@@ -145,6 +147,18 @@ pub enum DictError {
         /// `update`, `delete` or `sequence`.
         op: &'static str,
     },
+}
+
+impl DictError {
+    /// Name `command` (`postalias`) as the one that rebuilds a Berkeley
+    /// DB table in the hint of [`DictError::BerkeleyDb`]; other errors are
+    /// returned unchanged.
+    pub fn built_by(self, command: &'static str) -> DictError {
+        match self {
+            DictError::BerkeleyDb(kind, name, _) => DictError::BerkeleyDb(kind, name, command),
+            other => other,
+        }
+    }
 }
 
 /// One opened lookup table.

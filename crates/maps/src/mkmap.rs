@@ -32,9 +32,11 @@ use std::path::{Path, PathBuf};
 pub fn build_types(kind: &str, path: &str) -> Result<(), DictError> {
     match kind {
         "lmdb" => Ok(()),
-        k if BERKELEY_TYPES.contains(&k) => {
-            Err(DictError::BerkeleyDb(k.to_string(), path.to_string()))
-        }
+        k if BERKELEY_TYPES.contains(&k) => Err(DictError::BerkeleyDb(
+            k.to_string(),
+            path.to_string(),
+            "postmap",
+        )),
         k if crate::registry::SUPPORTED_TYPES.contains(&k) => Err(DictError::UnsupportedType(
             format!("{k} does not support bulk-mode creation."),
         )),

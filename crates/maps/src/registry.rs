@@ -65,7 +65,11 @@ pub fn open(spec: &str, flags: DictFlags) -> Result<Box<dyn Dict>, DictError> {
         "regexp" => Box::new(RegexpDict::open(name)?),
         "cidr" => Box::new(CidrDict::open(name)?),
         k if BERKELEY_TYPES.contains(&k) => {
-            return Err(DictError::BerkeleyDb(k.to_string(), name.to_string()))
+            return Err(DictError::BerkeleyDb(
+                k.to_string(),
+                name.to_string(),
+                "postmap",
+            ))
         }
         other => return Err(DictError::UnsupportedType(other.to_string())),
     })

@@ -198,3 +198,18 @@ fn newaliases_rebuilds_alias_database() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_berkeley_db_hint_names_postalias() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.cf"), "default_database_type = hash\n").unwrap();
+    let src = dir.path().join("aliases");
+    std::fs::write(&src, "root: admin\n").unwrap();
+    let o = ours(dir.path(), &[&src.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    let want = format!(
+        "rebuild the table with \"postalias lmdb:{}\"",
+        src.display()
+    );
+    assert!(text(&o.stderr).contains(&want), "{}", text(&o.stderr));
+}
