@@ -12,6 +12,7 @@
 //!   and wakes qmgr. Modules:
 //!
 //!   - [`session`]: the protocol and the queue file.
+//!   - `bounced`: messages cleanup returns to the sender itself.
 //!   - [`protocol`]: envelope decoding and content chunks.
 //!   - [`headers`]: the primary message headers.
 //!   - [`addrlist`]: addresses inside header values.
@@ -29,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod addrlist;
+mod bounced;
 pub mod headers;
 pub mod mapping;
 pub mod protocol;

@@ -22,10 +22,12 @@
 //!
 //!   Limits: more than `message_size_limit` content bytes is status 4
 //!   (`5.3.4 message file too big`); `hopcount_limit` or more
-//!   `Received:` headers is status 16 (`5.4.0 too many hops`), or, when
-//!   the client set flag 1 (bounce), the message is queued with every
-//!   recipient done and a `bounce/ID` record each, so qmgr has bounce(8)
-//!   return it to the sender. No recipients is status 32.
+//!   `Received:` headers is status 16 (`5.4.0 too many hops`). When the
+//!   client set flag 1 (bounce: pickup, local), both are bounced instead
+//!   ([`crate::bounced`]): the message is queued with every recipient
+//!   done and a `bounce/ID` record each, so qmgr has bounce(8) return it
+//!   to the sender (an oversized message is kept up to the limit). No
+//!   recipients is status 32.
 //!
 //!   Flag 4 (hold) puts the finished file in the `hold` queue instead.
 //!
@@ -56,18 +58,17 @@ use queue::{QueueWriter, Recipient};
 use resolve::Context;
 use std::collections::HashSet;
 use std::io::{BufReader, Cursor, Read, Write};
-use std::time::SystemTime;
 use util::{msg_info, msg_warn};
 
 /// Errors found so far: status bits and the first reason.
 #[derive(Debug, Default)]
-struct Errs {
+pub(crate) struct Errs {
     status: i32,
     reason: Option<String>,
 }
 
 impl Errs {
-    fn add(&mut self, bit: i32, reason: Option<String>) {
+    pub(crate) fn add(&mut self, bit: i32, reason: Option<String>) {
         self.status |= bit;
         if self.reason.is_none() {
             self.reason = reason;
@@ -90,19 +91,23 @@ impl Errs {
 }
 
 /// The message being received.
-struct Message<'a> {
-    state: &'a State,
-    qid: String,
-    w: QueueWriter,
+pub(crate) struct Message<'a> {
+    pub(crate) state: &'a State,
+    pub(crate) qid: String,
+    pub(crate) w: QueueWriter,
     env: Envelope,
-    rcpts: Vec<Recipient>,
-    facts: MessageFacts,
-    errs: Errs,
+    pub(crate) rcpts: Vec<Recipient>,
+    pub(crate) facts: MessageFacts,
+    pub(crate) errs: Errs,
     size: u64,
     /// Partial header line carried between chunks.
     pending: Vec<u8>,
     in_body: bool,
-    hop_bounce: bool,
+    /// Too many hops, bounce flag set: recipients are written done.
+    pub(crate) hop_bounce: bool,
+    /// Too big, bounce flag set: the content stops at the limit and the
+    /// recipients are marked done when the file is complete.
+    pub(crate) size_bounce: bool,
     headers: Option<Headers<'a>>,
 }
 
@@ -167,6 +172,7 @@ pub fn serve<S: Read + Write>(state: &State, stream: &mut S) {
         pending: Vec::new(),
         in_body: false,
         hop_bounce: false,
+        size_bounce: false,
         headers: None,
     };
     m.envelope();
@@ -361,16 +367,32 @@ impl Message<'_> {
     }
 
     /// One content chunk.
-    fn content(&mut self, mut chunk: &[u8]) {
+    fn content(&mut self, chunk: &[u8]) {
+        let before = self.size;
         self.size += chunk.len() as u64;
         let limit = self.state.settings.message_size_limit;
-        if limit > 0 && self.size > limit && self.errs.status & STAT_SIZE == 0 {
+        if limit > 0 && self.size > limit && self.errs.status & STAT_SIZE == 0 && !self.size_bounce
+        {
             msg_warn!("{}: queue file size limit exceeded", self.qid);
-            self.errs.add(STAT_SIZE, None);
+            if self.env.flags & FLAG_BOUNCE != 0 {
+                // Keep the content up to the limit for the bounce.
+                let keep = usize::try_from(limit.saturating_sub(before)).unwrap_or(0);
+                if self.ok() {
+                    self.take(&chunk[..keep.min(chunk.len())]);
+                }
+                self.size_bounce = true;
+            } else {
+                self.errs.add(STAT_SIZE, None);
+            }
         }
-        if !self.ok() {
+        if !self.ok() || self.size_bounce {
             return;
         }
+        self.take(chunk);
+    }
+
+    /// Process content bytes: header lines, then body.
+    fn take(&mut self, mut chunk: &[u8]) {
         while !self.in_body && !chunk.is_empty() {
             match chunk.iter().position(|&b| b == b'\n') {
                 Some(nl) => {
@@ -490,10 +512,13 @@ impl Message<'_> {
             self.errs.add(STAT_RCPT, None);
         }
         if self.ok() && self.hop_bounce {
-            self.bounce_hops();
+            self.bounce_all(&deliver::dsn::Dsn::new("5.4.0", "too many hops"));
+        } else if self.ok() && self.size_bounce {
+            self.bounce_all(&deliver::dsn::Dsn::new("5.3.4", "message file too big"));
         }
         let qid = self.qid.clone();
-        if !self.ok() && self.hop_bounce {
+        let bounced = self.hop_bounce || self.size_bounce;
+        if !self.ok() && bounced {
             let _ = deliver::dsn_log::remove(&self.state.qdir, queue::BOUNCE, self.w.id());
         }
         if !self.ok() {
@@ -503,7 +528,7 @@ impl Message<'_> {
                 .put_str("reason", &reason)
                 .put_str("queue_id", &qid);
         }
-        let (qdir, bounced) = (&self.state.qdir, self.hop_bounce);
+        let qdir = &self.state.qdir;
         let id = self.w.id().clone();
         match self.commit() {
             Ok(()) => Attrs::new()
@@ -525,6 +550,9 @@ impl Message<'_> {
 
     /// Commit the file; with the hold flag, into the `hold` queue.
     fn commit(self) -> queue::Result<()> {
+        if self.size_bounce {
+            return self.commit_done();
+        }
         if self.env.flags & FLAG_HOLD == 0 {
             return self.w.commit().map(|_| ());
         }
@@ -537,57 +565,6 @@ impl Message<'_> {
                 let _ = std::fs::remove_file(&held);
                 Err(e)
             }
-        }
-    }
-
-    /// Too many hops with the bounce flag: every recipient gets a
-    /// `bounce/ID` record (the queue file has them done).
-    fn bounce_hops(&mut self) {
-        let dsn = deliver::dsn::Dsn::new("5.4.0", "too many hops");
-        let now = SystemTime::now();
-        let arrival = self.facts.arrival;
-        let (delay, delays) = deliver::delay::Stamps {
-            arrival,
-            active: now,
-            handoff: now,
-            conn_done: None,
-        }
-        .format(now, 2);
-        let secs = now
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        for (i, r) in self.rcpts.iter().enumerate().filter(|(_, r)| !r.done) {
-            let rec = deliver::dsn_log::DsnRecord {
-                rcpt_index: Some(i),
-                rcpt: r.address.clone(),
-                orcpt: r.orcpt.clone(),
-                notify: r.notify,
-                orig: r.orig.clone(),
-                dsn: dsn.clone(),
-                action: "failed".into(),
-                relay: "none".into(),
-                time: i64::try_from(secs).unwrap_or(0),
-            };
-            if let Err(e) =
-                deliver::dsn_log::append(&self.state.qdir, queue::BOUNCE, self.w.id(), &rec)
-            {
-                msg_warn!("{}: bounce log: {e}", self.qid);
-                self.errs.add(STAT_WRITE, None);
-                return;
-            }
-            msg_info!(
-                "{}",
-                deliver::agent::status_line(&deliver::agent::LineParts {
-                    id: &self.qid,
-                    to: &r.address,
-                    orig: r.orig.as_deref(),
-                    relay: "none",
-                    delay: &delay,
-                    delays: &delays,
-                    dsn: &dsn,
-                    status: "bounced",
-                })
-            );
         }
     }
 }

@@ -11,7 +11,9 @@
 //!   opens a cleanup(8) session, logs `ID: uid=UID from=<SENDER>` with
 //!   cleanup's queue ID, sends the envelope (sender, pending recipients
 //!   with their DSN settings, ENVID/RET, `full_name`, `encoding`,
-//!   `rewrite_context=local`, bounce-on-error) and the content after a header `Received: by $myhostname ($mail_name, from userid
+//!   `rewrite_context=local`, bounce-on-error: cleanup returns a message
+//!   that is too big or has too many hops to its sender) and the content
+//!   after a header `Received: by $myhostname ($mail_name, from userid
 //!   UID)` / `id ID; DATE` (the file's owner and modification time), and
 //!   removes the maildrop file only after cleanup answered that the new
 //!   queue file is safely on disk.
