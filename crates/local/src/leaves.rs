@@ -168,7 +168,7 @@ impl Agent<'_> {
             }
             Ok(_) => out.leaf(
                 st,
-                Outcome::bounce("5.1.1", format!("unknown user: \"{}\"", p.user)),
+                Outcome::bounce("5.1.1", format!("unknown user: \"{}\"", unquote(&p.user))),
             ),
             Err(e) => out.leaf(st, Outcome::defer("4.3.5", format!("luser_relay: {e}"))),
         }
@@ -286,4 +286,20 @@ impl Agent<'_> {
         };
         out.leaf(st, outcome);
     }
+}
+
+/// A local part as Postfix shows it in texts (its internal form): RFC
+/// 5322 quotes removed and `\\x` escapes resolved, so that
+/// `"quoted user"` reads `quoted user`.
+pub fn unquote(local: &str) -> String {
+    let mut out = String::with_capacity(local.len());
+    let mut chars = local.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {}
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }

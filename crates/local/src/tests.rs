@@ -151,6 +151,9 @@ fn unknown_user_bounces_and_luser_relay_catches() {
             "5.1.1 unknown user: \"nosuch\"".into()
         )]
     );
+    // A quoted local part is shown once, without its own quotes.
+    let r = w.run("\"quoted user\"@local.test", "Subject: x\n\n");
+    assert_eq!(summary(&r)[0].1, "5.1.1 unknown user: \"quoted user\"");
     let w = world("", "luser_relay = u2");
     let r = w.run("nosuch@local.test", "Subject: x\n\n");
     assert_eq!(
