@@ -329,3 +329,13 @@ fn check_reports_bad_booleans_and_writable_configuration_files() {
     );
     assert!(r.stderr.contains(&want), "want {want:?} in {r}");
 }
+
+#[test]
+fn master_logs_the_new_myhostname_after_a_reload() {
+    let mut inst = testd(1);
+    inst.set_main_cf("service_throttle_time = 1s\nmyhostname = renamed.example");
+    inst.add_master_cf_line("ghost unix - - n - 1 no-such-program");
+    inst.reload();
+    let line = inst.wait_for_log("no-such-program", WAIT);
+    assert!(line.contains(" renamed.example postfix/master["), "{line}");
+}

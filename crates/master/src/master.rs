@@ -353,6 +353,10 @@ impl Master {
                 return;
             }
         };
+        // master's own log lines carry the new myhostname from now on.
+        if let Ok(host) = loaded.config.get("myhostname") {
+            util::msg::set_hostname(&host);
+        }
         for w in loaded.config.unimplemented().iter().chain(&loaded.warnings) {
             msg_warn!("{w}");
         }
