@@ -10,7 +10,10 @@
 //!   - `fcntl`: an exclusive POSIX write lock on the whole open file;
 //!   - `flock`: an exclusive flock(2) lock on the open file;
 //!   - `dotlock`: the file `<mailbox>.lock`, created with `O_EXCL`; a lock
-//!     file older than `stale_lock_time` is removed as stale.
+//!     file older than `stale_lock_time` is removed as stale. A lock file
+//!     that stays is named in the error (`unable to create lock file
+//!     /var/mail/u.lock: File exists`), and so is a stale one that
+//!     cannot be removed (`unable to remove stale lock file ...: REASON`).
 //!
 //!   Each attempt that finds the lock taken is retried after
 //!   `deliver_lock_delay`, up to `deliver_lock_attempts` times. The locks
@@ -95,8 +98,11 @@ impl Drop for MailboxLock {
     }
 }
 
+/// Try `f` up to `deliver_lock_attempts` times; `busy` is the error
+/// when the lock stayed taken.
 fn retry<T>(
     policy: &LockPolicy,
+    busy: &str,
     mut f: impl FnMut() -> Result<Option<T>, String>,
 ) -> Result<T, String> {
     for attempt in 0..policy.attempts.max(1) {
@@ -107,7 +113,7 @@ fn retry<T>(
             std::thread::sleep(policy.delay);
         }
     }
-    Err("unable to lock for exclusive access: Resource temporarily unavailable".into())
+    Err(busy.to_string())
 }
 
 /// Create `<path>.lock` (mode 0600, exclusive), removing a stale one.
@@ -128,7 +134,17 @@ fn try_dotlock(lock: &Path, stale: Duration) -> Result<Option<PathBuf>, String> 
                 .is_some_and(|age| age > stale);
             if old {
                 util::msg_warn!("{}: removing stale lock file", lock.display());
-                let _ = std::fs::remove_file(lock);
+                match std::fs::remove_file(lock) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(format!(
+                            "unable to remove stale lock file {}: {}",
+                            lock.display(),
+                            util::strings::strip_os_error(&e.to_string())
+                        ))
+                    }
+                }
             }
             Ok(None)
         }
@@ -192,9 +208,14 @@ pub fn lock_mailbox(path: &Path, file: &File, policy: &LockPolicy) -> Result<Mai
         let mut lock = path.as_os_str().to_owned();
         lock.push(".lock");
         let lock = PathBuf::from(lock);
-        held.dotlock = Some(retry(policy, || try_dotlock(&lock, policy.stale))?);
+        // As Postfix's dot_lockfile: the lock file that stayed is named.
+        let busy = format!("unable to create lock file {}: File exists", lock.display());
+        held.dotlock = Some(retry(policy, &busy, || try_dotlock(&lock, policy.stale))?);
     }
-    retry(policy, || Ok(try_kernel_lock(file, policy)?.then_some(())))?;
+    let busy = "unable to lock for exclusive access: Resource temporarily unavailable";
+    retry(policy, busy, || {
+        Ok(try_kernel_lock(file, policy)?.then_some(()))
+    })?;
     Ok(held)
 }
 
@@ -219,7 +240,11 @@ mod tests {
         let held = lock_mailbox(&mbox, &f, &policy).unwrap();
         assert!(dir.path().join("u.lock").exists());
         let e = lock_mailbox(&mbox, &f, &policy).unwrap_err();
-        assert!(e.contains("unable to lock for exclusive access"), "{e}");
+        let want = format!(
+            "unable to create lock file {}: File exists",
+            dir.path().join("u.lock").display()
+        );
+        assert_eq!(e, want);
         drop(held);
         assert!(!dir.path().join("u.lock").exists());
         lock_mailbox(&mbox, &f, &policy).unwrap();
@@ -237,6 +262,29 @@ mod tests {
         };
         std::thread::sleep(Duration::from_millis(20));
         lock_mailbox(&mbox, &f, &policy).unwrap();
+    }
+
+    #[test]
+    fn a_stale_lock_that_cannot_be_removed_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mbox = dir.path().join("u");
+        let f = File::create(&mbox).unwrap();
+        // Something that remove_file cannot remove, even for root.
+        std::fs::create_dir(dir.path().join("u.lock")).unwrap();
+        let policy = LockPolicy {
+            stale: Duration::ZERO,
+            ..quick()
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        let e = lock_mailbox(&mbox, &f, &policy).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "unable to remove stale lock file {}: ",
+                dir.path().join("u.lock").display()
+            )),
+            "{e}"
+        );
+        assert!(!e.contains("os error"), "{e}");
     }
 
     #[test]
