@@ -295,3 +295,31 @@ fn postqueue_reads_the_queue_directly_when_showq_is_down() {
         "{r}"
     );
 }
+
+#[test]
+fn postqueue_needs_the_queue_directory_and_says_what_s_does() {
+    let inst = with_showq();
+    let r = tool(&inst, "postqueue", &["-s", "example.org"]);
+    r.assert_ok();
+    assert!(
+        r.stderr.contains(
+            "postqueue: warning: no fast flush service: delivering all deferred mail, not only mail for example.org"
+        ),
+        "{r}"
+    );
+    inst.wait_for_log("wakeup: A", WAIT);
+    inst.stop();
+    let queue = inst.queue_dir();
+    let moved = queue.with_extension("moved");
+    std::fs::rename(&queue, &moved).unwrap();
+    let r = tool(&inst, "postqueue", &["-p"]);
+    std::fs::rename(&moved, &queue).unwrap();
+    assert_eq!(r.code, Some(69), "{r}");
+    assert_eq!(
+        r.stderr,
+        format!(
+            "postqueue: fatal: chdir {}: No such file or directory\n",
+            queue.display()
+        )
+    );
+}

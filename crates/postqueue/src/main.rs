@@ -16,7 +16,9 @@
 //!   `public/qmgr`) and wakes pickup(8). `-s site` and `-i queue_id`
 //!   would, with Postfix's fast-flush service, select one destination
 //!   or one message; Postern has no flush(8) yet, so both check their
-//!   argument and then flush all deferred mail, as `-f` does.
+//!   argument, warn that they deliver all deferred mail (`no fast flush
+//!   service: delivering all deferred mail, not only mail for SITE`), and
+//!   do what `-f` does.
 //!
 //!   postqueue is installed set-gid `setgid_group` so that it can reach
 //!   `public/`; an ordinary user may name a non-default configuration
@@ -24,6 +26,8 @@
 //!   `alternate_config_directories`.
 //!
 //! DIAGNOSTICS
+//!   `postqueue: fatal: chdir /var/spool/postfix: No such file or
+//!   directory` when the queue directory is missing;
 //!   `postqueue: fatal: Queue report unavailable - mail system is down`
 //!   and `Cannot flush mail queue - mail system is down` (exit status
 //!   69, `EX_UNAVAILABLE`); usage errors exit with status 64.
@@ -136,6 +140,14 @@ fn main() {
     let cfg = Config::load(Some(Path::new(&dir))).unwrap_or_else(|e| msg_fatal!("{e}"));
     cmdlog::open(&cfg);
     let action = action.unwrap_or_else(|| usage());
+    // As Postfix: nothing works without the queue directory.
+    let queue_dir = cfg
+        .get("queue_directory")
+        .unwrap_or_else(|e| msg_fatal!("{e}"));
+    if let Err(e) = std::env::set_current_dir(&queue_dir) {
+        util::msg::set_fatal_status(EX_UNAVAILABLE);
+        msg_fatal!("chdir {queue_dir}: {e}");
+    }
     match action {
         Action::List | Action::Json => {
             let json = action == Action::Json;
@@ -157,6 +169,9 @@ fn main() {
                 util::msg::set_fatal_status(EX_USAGE);
                 msg_fatal!("bad site name: {site}");
             }
+            msg_warn!(
+                "no fast flush service: delivering all deferred mail, not only mail for {site}"
+            );
             flush(&cfg);
         }
         Action::Id(id) => {
@@ -164,6 +179,7 @@ fn main() {
                 util::msg::set_fatal_status(EX_USAGE);
                 msg_fatal!("bad queue ID: {id}");
             }
+            msg_warn!("no fast flush service: delivering all deferred mail, not only message {id}");
             flush(&cfg);
         }
     }
