@@ -23,6 +23,14 @@
 //!   - DNS failures: a permanent one bounces (`Host or domain name not
 //!     found`, the null MX), a temporary one defers.
 //!
+//!   Each new connection runs STARTTLS as its TLS policy says
+//!   ([`crate::tls_policy`], [`crate::starttls`]); a `may` handshake
+//!   failure for mail queued at least `minimal_backoff_time` connects
+//!   again to the same server in plain text. Connection caching
+//!   (scache) is used only for connections whose TLS level is `none`:
+//!   a TLS session cannot be handed to scache, and a plain session must
+//!   not stand in for one where TLS is wanted.
+//!
 //!   The `relay=` field is `host[addr]:port` of the session that gave the
 //!   result (with `, conn_use=N` for the N-th transaction on a reused
 //!   connection, as Postfix logs it), or `none` when no session was made.
@@ -38,9 +46,13 @@ use crate::dns::{Hickory, Lookup, Native};
 use crate::nexthop::{self, Dest};
 use crate::params::Params;
 use crate::session::Session;
+use crate::starttls::{self, Outcome};
 use crate::targets::{self, Lookups, Target};
+use crate::tls_policy::{Policy, TlsClient};
 use crate::xact::{transaction, Message};
 use deliver::{Delivery, Dsn};
+use std::time::{Duration, SystemTime};
+use tls::SecurityLevel;
 use util::msg_warn;
 
 /// Everything one agent process keeps between requests.
@@ -54,6 +66,26 @@ pub struct Agent {
     pub native: Native,
     /// The connection cache client.
     pub cache: SessionCache,
+    /// The TLS policy and engine.
+    pub tls: TlsClient,
+}
+
+/// Why a new session could not be used.
+enum Opened {
+    /// No connection (`relay=none`).
+    ConnectFailed(Dsn),
+    /// The server or the TLS policy failed the session.
+    Failed(Dsn, String),
+    /// `may` handshake failure: try again in plain text.
+    RetryPlain,
+}
+
+/// The next hop's domain (or host, or socket path) for TLS names.
+fn dest_domain(dest: &Dest) -> String {
+    match dest {
+        Dest::Inet { host, .. } => host.clone(),
+        Dest::Unix(path) => path.display().to_string(),
+    }
 }
 
 /// Per-request bookkeeping.
@@ -72,11 +104,13 @@ impl Agent {
         if let Some(p) = dns.problem() {
             msg_warn!("{p}");
         }
+        let tls = TlsClient::disabled(params.proto.name());
         Agent {
             params,
             dns,
             native: Native,
             cache: SessionCache::new(),
+            tls,
         }
     }
 
@@ -131,6 +165,15 @@ impl Agent {
         Ok(())
     }
 
+    /// The TLS policy for server `host` of `dest`. Errors: the deferral.
+    fn tls_policy(&self, dest: &Dest, nexthop: &str, host: &str) -> Result<Policy, Dsn> {
+        self.tls
+            .policy(nexthop, &dest_domain(dest), host)
+            .map_err(|why| Dsn::new("4.7.5", &why))
+    }
+
+    // reason: the request's context is spread over these arguments once.
+    #[allow(clippy::too_many_arguments)]
     fn try_dest(
         &mut self,
         d: &mut Delivery<'_>,
@@ -142,10 +185,18 @@ impl Agent {
     ) -> Result<(), Dsn> {
         let p = self.params.clone();
         let mut sessions = 0usize;
-        if self.cache.wanted(&p, nexthop) {
+        let domain = dest_domain(dest);
+        let plain_dest = matches!(
+            self.tls_policy(dest, nexthop, &domain),
+            Ok(Policy {
+                level: SecurityLevel::None,
+                ..
+            })
+        );
+        if plain_dest && self.cache.wanted(&p, nexthop) {
             if let Some(s) = self.cache.find_dest(&p, dest) {
                 sessions += 1;
-                self.run_session(d, w, dest, nexthop, s, eightbit, smtputf8)?;
+                self.run_session(d, w, dest, nexthop, s, eightbit, smtputf8, true)?;
             }
         }
         let targets: Vec<(Option<Target>, Option<std::path::PathBuf>)> = match dest {
@@ -166,11 +217,26 @@ impl Agent {
                 }
             }
         };
+        let age = SystemTime::now()
+            .duration_since(d.request().arrival)
+            .unwrap_or(Duration::ZERO);
         for (target, path) in targets {
             if w.open.is_empty() || (p.mx_session_limit > 0 && sessions >= p.mx_session_limit) {
                 break;
             }
+            let host = target.as_ref().map_or(domain.clone(), |t| t.name.clone());
+            let policy = match self.tls_policy(dest, nexthop, &host) {
+                Ok(pol) => pol,
+                Err(dsn) => {
+                    for &pos in &w.open {
+                        w.last[pos] = Some((dsn.clone(), "none".into()));
+                    }
+                    continue;
+                }
+            };
+            let cacheable = policy.level == SecurityLevel::None;
             let cached = match (&target, &path) {
+                _ if !cacheable => None,
                 (Some(t), _) if self.cache.wanted(&p, nexthop) => {
                     self.cache.find_endp(&p, &t.addr.to_string(), Some(t.port))
                 }
@@ -181,37 +247,84 @@ impl Agent {
             };
             let session = match cached {
                 Some(s) => s,
-                None => match self.connect(target.as_ref(), path.as_deref()) {
-                    Ok(mut s) => {
-                        d.connected();
-                        if let Err(dsn) = s.handshake(&p) {
-                            sessions += 1;
-                            let relay = s.relay();
-                            if dsn.status.class == 5 {
-                                for pos in std::mem::take(&mut w.open) {
-                                    d.bounce(pos, &relay, &dsn)?;
-                                }
-                            } else {
-                                for &pos in &w.open {
-                                    w.last[pos] = Some((dsn.clone(), relay.clone()));
-                                }
+                None => {
+                    let mut pol = policy.clone();
+                    let opened = loop {
+                        match self.open_session(
+                            d,
+                            target.as_ref(),
+                            path.as_deref(),
+                            &pol,
+                            age,
+                            &domain,
+                            nexthop,
+                        ) {
+                            Ok(s) => break Some(s),
+                            // Postfix: retry the same server in plain text once.
+                            Err(Opened::RetryPlain) if pol.level != SecurityLevel::None => {
+                                pol.level = SecurityLevel::None;
                             }
-                            continue;
+                            Err(Opened::RetryPlain) => break None,
+                            Err(Opened::ConnectFailed(dsn)) => {
+                                for &pos in &w.open {
+                                    w.last[pos] = Some((dsn.clone(), "none".into()));
+                                }
+                                break None;
+                            }
+                            Err(Opened::Failed(dsn, relay)) => {
+                                sessions += 1;
+                                if dsn.status.class == 5 {
+                                    for pos in std::mem::take(&mut w.open) {
+                                        d.bounce(pos, &relay, &dsn)?;
+                                    }
+                                } else {
+                                    for &pos in &w.open {
+                                        w.last[pos] = Some((dsn.clone(), relay.clone()));
+                                    }
+                                }
+                                break None;
+                            }
                         }
-                        s
-                    }
-                    Err(dsn) => {
-                        for &pos in &w.open {
-                            w.last[pos] = Some((dsn.clone(), "none".into()));
-                        }
-                        continue;
-                    }
-                },
+                    };
+                    let Some(s) = opened else { continue };
+                    s
+                }
             };
             sessions += 1;
-            self.run_session(d, w, dest, nexthop, session, eightbit, smtputf8)?;
+            let plain = !session.tls_on && cacheable;
+            self.run_session(d, w, dest, nexthop, session, eightbit, smtputf8, plain)?;
         }
         Ok(())
+    }
+
+    /// Connect to `target` (or `path`), read the greeting, say EHLO and
+    /// run STARTTLS as `pol` says.
+    // reason: the connection's context is spread over these arguments once.
+    #[allow(clippy::too_many_arguments)]
+    fn open_session(
+        &self,
+        d: &mut Delivery<'_>,
+        target: Option<&Target>,
+        path: Option<&std::path::Path>,
+        pol: &Policy,
+        age: Duration,
+        domain: &str,
+        nexthop: &str,
+    ) -> Result<Session, Opened> {
+        let p = &self.params;
+        let mut s = self.connect(target, path).map_err(Opened::ConnectFailed)?;
+        d.connected();
+        if let Err(dsn) = s.handshake(p) {
+            return Err(Opened::Failed(dsn, s.relay()));
+        }
+        match starttls::start(&self.tls, pol, &mut s, p, age, domain, nexthop) {
+            Outcome::Proceed => Ok(s),
+            Outcome::RetryPlain => Err(Opened::RetryPlain),
+            Outcome::Fail(dsn) => {
+                s.quit(p);
+                Err(Opened::Failed(dsn, s.relay()))
+            }
+        }
     }
 
     fn connect(
@@ -255,6 +368,7 @@ impl Agent {
         mut s: Session,
         eightbit: bool,
         smtputf8: bool,
+        cacheable: bool,
     ) -> Result<(), Dsn> {
         let p = self.params.clone();
         let req = d.request().clone();
@@ -286,7 +400,11 @@ impl Agent {
                 }
             }
         }
-        self.cache.save_or_quit(&p, dest, nexthop, s);
+        if cacheable {
+            self.cache.save_or_quit(&p, dest, nexthop, s);
+        } else {
+            s.quit(&p);
+        }
         Ok(())
     }
 }

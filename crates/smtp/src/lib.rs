@@ -19,7 +19,9 @@
 //!   - [`dns`], [`targets`]: MX and address lookups, the ordered targets;
 //!   - [`conn`]: the [`conn::Transport`] under a session, connecting;
 //!   - [`session`]: I/O with deadlines, greeting, EHLO/HELO/LHLO,
-//!     features, and the in-place transport upgrade STARTTLS will use;
+//!     features, and the in-place transport upgrade STARTTLS uses;
+//!   - [`tls_policy`], [`starttls`]: the TLS policy of a connection and
+//!     STARTTLS (issue 7);
 //!   - [`reply`]: reply parsing;
 //!   - [`xact`], [`body`], [`mime`]: MAIL/RCPT/DATA with PIPELINING,
 //!     the content, 8BITMIME downgrade;
@@ -43,7 +45,9 @@ pub mod nexthop;
 pub mod params;
 pub mod reply;
 pub mod session;
+pub mod starttls;
 pub mod targets;
+pub mod tls_policy;
 pub mod xact;
 
 use deliver::{agent_serve, AgentEnv};
@@ -55,8 +59,11 @@ pub fn run(program: &str) -> ! {
     let proto = params::Proto::from_program(program);
     let hooks = Hooks::pre_init(move |ctx| {
         // Before chroot: the resolver reads /etc/resolv.conf here.
+        // Also before chroot: the TLS context reads certificates and keys.
         let p = params::Params::from_config(&ctx.config, proto);
-        (AgentEnv::from_config(&ctx.config), agent::Agent::new(p))
+        let mut a = agent::Agent::new(p);
+        a.tls = tls_policy::TlsClient::from_config(&ctx.config, proto);
+        (AgentEnv::from_config(&ctx.config), a)
     })
     .post_init(|state, _ctx| {
         // After chdir to queue_directory: see whether scache exists.

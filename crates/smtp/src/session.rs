@@ -185,6 +185,8 @@ pub struct Session {
     pub reuse_count: u32,
     /// The connection can no longer be used.
     pub broken: bool,
+    /// STARTTLS succeeded on this connection.
+    pub tls_on: bool,
 }
 
 impl Session {
@@ -207,6 +209,7 @@ impl Session {
             created: Instant::now(),
             reuse_count: 0,
             broken: false,
+            tls_on: false,
         }
     }
 
