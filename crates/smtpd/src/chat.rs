@@ -95,6 +95,11 @@ impl<'a> Chat<'a> {
         &mut self.transport
     }
 
+    /// What TLS negotiated (`None` while the session is in clear text).
+    pub fn tls_info(&self) -> Option<&tls::TlsInfo> {
+        self.transport.tls_info()
+    }
+
     /// Queue one reply line; `text` has no line terminator.
     pub fn reply(&mut self, text: &str) {
         self.out.extend_from_slice(text.as_bytes());

@@ -90,6 +90,9 @@ impl Session<'_, '_> {
             add("vrfy", "VRFY".into());
         }
         add("etrn", "ETRN".into());
+        if self.srv.tls.offered() && self.chat.tls_info().is_none() {
+            add("starttls", "STARTTLS".into());
+        }
         add("enhancedstatuscodes", "ENHANCEDSTATUSCODES".into());
         add("8bitmime", "8BITMIME".into());
         add("dsn", "DSN".into());

@@ -110,7 +110,10 @@ impl Session<'_, '_> {
             protocol: &protocol,
             queue_id: &queue_id,
             single_rcpt: single.as_deref(),
-            tls: Vec::new(),
+            tls: match (self.srv.tls.received_header, self.chat.tls_info()) {
+                (true, Some(i)) => crate::starttls::received_lines(i, self.srv.tls.ask_ccert),
+                _ => Vec::new(),
+            },
             date: &date,
         }));
         let hold = tx.fx.actions.iter().any(|a| a.0 == "HOLD");

@@ -17,7 +17,8 @@
 //!   BDAT; [`received`] the Received: header; [`token`] address and
 //!   parameter syntax; [`check`] the restrictions; [`peer`] the client
 //!   and its DNS names; [`dns`] the resolver; [`cleanup`] the hand-off to
-//!   the cleanup service; [`settings`] the parameters.
+//!   the cleanup service; [`settings`] the parameters; [`starttls`] the
+//!   TLS policy (STARTTLS, wrapper mode, client certificates).
 //!
 //! SEE ALSO
 //!   smtpd(8), access(5), postconf(5), doc/PIPELINE.md.
@@ -34,6 +35,7 @@ pub mod peer;
 pub mod received;
 pub mod session;
 pub mod settings;
+pub mod starttls;
 pub mod token;
 
 pub use conn::{Conn, Outcome, Transport};

@@ -30,6 +30,10 @@ fn init(ctx: &Context) -> smtpd::Server {
         smtpd::received::Clock::local(),
     );
     server.stand_alone = ctx.args.stand_alone;
+    server.service = ctx.service.clone();
+    let allowed = smtpd::starttls::allowed(&ctx.config, server.stand_alone);
+    server.tls = smtpd::starttls::TlsPolicy::from_config(&ctx.config, allowed)
+        .unwrap_or_else(|e| msg_fatal!("{e}"));
     server
 }
 

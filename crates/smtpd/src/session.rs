@@ -51,6 +51,10 @@ pub struct Server {
     pub(crate) bare_lf_exclusions: crate::check::lists::NetList,
     /// Tables in `smtpd_forbidden_commands`.
     pub(crate) forbidden_tables: Vec<Maps>,
+    /// STARTTLS, wrapper mode and the TLS engine (off by default).
+    pub tls: crate::starttls::TlsPolicy,
+    /// The master.cf service name (for log lines).
+    pub service: String,
 }
 
 impl std::fmt::Debug for Server {
@@ -94,6 +98,8 @@ impl Server {
             stand_alone: false,
             bare_lf_exclusions,
             forbidden_tables,
+            tls: crate::starttls::TlsPolicy::default(),
+            service: "smtpd".into(),
         }
     }
 }
@@ -212,6 +218,7 @@ impl Session<'_, '_> {
             rcpt_count: self.tx.as_ref().map_or(0, |t| t.rcpts.len()),
             size: self.tx.as_ref().map_or(0, |t| t.size),
             unauth_pipelining: self.unauth_pipelining,
+            tls: self.chat.tls_info().cloned(),
         }
     }
 
@@ -223,7 +230,7 @@ impl Session<'_, '_> {
     }
 
     fn chat_is_tls(&self) -> bool {
-        false
+        self.chat.tls_info().is_some()
     }
 
     /// `; from=<s> to=<r> proto=P helo=<h>` for reject log lines.
@@ -309,23 +316,30 @@ impl Session<'_, '_> {
         if self.srv.stand_alone || !self.srv.settings.delay_reject {
             self.connect_checks();
         }
-        let banner = format!("220 {}", self.srv.settings.banner);
-        self.reply(&banner);
+        let mut first = if self.srv.tls.wrapper {
+            self.wrapper_start()
+        } else {
+            Ok(Outcome::Continue)
+        };
+        if matches!(first, Ok(Outcome::Continue)) {
+            let banner = format!("220 {}", self.srv.settings.banner);
+            self.reply(&banner);
+        }
         loop {
-            let step = self.step();
+            let step = match std::mem::replace(&mut first, Ok(Outcome::Continue)) {
+                Ok(Outcome::Continue) => match self.step() {
+                    Ok(Outcome::UpgradeTls) => self.upgrade(),
+                    other => other,
+                },
+                done => done,
+            };
             match step {
-                Ok(Outcome::Continue) => {}
+                Ok(Outcome::Continue) | Ok(Outcome::UpgradeTls) => {}
                 Ok(Outcome::Close) => {
                     let _ = self.chat.flush();
+                    let t = self.srv.tls.starttls_timeout;
+                    self.chat.transport().stop_tls(t);
                     return;
-                }
-                Ok(Outcome::UpgradeTls) => {
-                    // Issue 6: start TLS on the transport here. Until then
-                    // no handler asks for it.
-                    self.chat.discard_input();
-                    self.helo = None;
-                    self.esmtp = false;
-                    self.abort_tx();
                 }
                 Err(ChatError::Timeout) => {
                     let r = format!(
@@ -355,6 +369,21 @@ impl Session<'_, '_> {
                 }
             }
         }
+    }
+
+    /// Wrapper mode (RFC 8314): TLS before the greeting. Without a
+    /// working engine the connection is dropped with Postfix's warning.
+    fn wrapper_start(&mut self) -> Result<Outcome, ChatError> {
+        if self.srv.tls.ctx.is_none() {
+            msg_warn!(
+                "Wrapper-mode request dropped from {} for service {}. \
+                 TLS context initialization failed. For details see earlier warnings in your logs.",
+                self.peer.namaddr,
+                self.srv.service
+            );
+            return Ok(Outcome::Close);
+        }
+        self.start_tls()
     }
 
     fn where_(&self) -> String {
@@ -461,6 +490,18 @@ impl Session<'_, '_> {
             }
         }
         self.last_code = 0;
+        if self.srv.tls.enforced()
+            && !self.chat_is_tls()
+            && !matches!(
+                name,
+                "helo" | "ehlo" | "starttls" | "noop" | "quit" | "unknown"
+            )
+        {
+            self.reply("530 5.7.0 Must issue a STARTTLS command first");
+            self.errors += 1;
+            self.count(name, false);
+            return Ok(Outcome::Continue);
+        }
         let rest = rest.to_string();
         let outcome = match self.dispatch(name, &rest) {
             Ok(o) => o,
@@ -533,10 +574,7 @@ impl Session<'_, '_> {
                 self.reply("221 2.0.0 Bye");
                 Outcome::Close
             }
-            "starttls" => {
-                self.reply("502 5.5.1 Error: command not implemented");
-                Outcome::Continue
-            }
+            "starttls" => self.starttls_cmd(rest),
             _ => {
                 self.reply("500 5.5.2 Error: command not recognized");
                 self.errors += 1;

@@ -40,6 +40,7 @@
 //!   postconf(5), access(5), SMTPD_ACCESS_README, SMTPD_POLICY_README.
 pub mod access;
 pub mod address;
+pub mod ccert;
 pub mod lists;
 pub mod policy;
 pub mod restrict;
@@ -158,6 +159,9 @@ pub struct Facts {
     pub size: u64,
     /// The client sent commands ahead without PIPELINING.
     pub unauth_pipelining: bool,
+    /// What TLS negotiated, when the session is encrypted (client
+    /// certificate, fingerprints).
+    pub tls: Option<tls::TlsInfo>,
 }
 
 /// Side effects requested by access tables and policy servers.
@@ -225,6 +229,8 @@ pub struct Checks {
     pub(crate) virtual_alias_maps: Option<Maps>,
     pub(crate) virtual_mailbox_maps: Option<Maps>,
     pub(crate) relay_rcpt_maps: Option<Maps>,
+    /// `relay_clientcerts` (for `permit_tls_clientcerts`).
+    pub(crate) relay_ccerts: Option<Maps>,
     pub(crate) interface_addrs: Vec<std::net::IpAddr>,
     pub(crate) reject_unlisted_recipient: bool,
     pub(crate) allow_untrusted_routing: bool,
@@ -330,6 +336,7 @@ impl Checks {
             virtual_alias_maps: open_maps("virtual_alias_maps", &get("virtual_alias_maps")),
             virtual_mailbox_maps: open_maps("virtual_mailbox_maps", &get("virtual_mailbox_maps")),
             relay_rcpt_maps: open_maps("relay_recipient_maps", &get("relay_recipient_maps")),
+            relay_ccerts: open_maps("relay_clientcerts", &get("relay_clientcerts")),
             interface_addrs: global::host::interface_networks()
                 .iter()
                 .map(|n| n.addr())

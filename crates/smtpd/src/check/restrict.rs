@@ -249,9 +249,9 @@ impl Checks {
             "reject_unknown_reverse_client_hostname" => {
                 Self::unknown_client(f, c.unknown_client, true)
             }
+            "permit_tls_all_clientcerts" => Self::permit_all_clientcerts(f),
+            "permit_tls_clientcerts" => self.permit_clientcerts(f),
             "permit_sasl_authenticated"
-            | "permit_tls_all_clientcerts"
-            | "permit_tls_clientcerts"
             | "reject_unlisted_sender"
             | "reject_plaintext_session"
             | "permit_inet_interfaces" => Decision::Dunno,
@@ -368,6 +368,19 @@ impl Checks {
                     )
                 };
                 (hit, addr, cls)
+            }
+            "check_ccert_access" => {
+                let Some(t) = super::ccert::verified(f) else {
+                    return Decision::Dunno;
+                };
+                let Some(m) = self.tables.get(arg) else {
+                    return Decision::Dunno;
+                };
+                (
+                    super::ccert::find_prints(m, t),
+                    t.peer_cn.clone(),
+                    "Client certificate",
+                )
             }
             "check_policy_service" => {
                 let action = self.policy.query(arg, stage, f);
