@@ -246,7 +246,15 @@ fn postqueue_f_triggers_qmgr_and_postcat_shows_the_file() {
     let r = tool(&inst, "postcat", &["-q", id.as_str()]);
     r.assert_ok();
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert_eq!(lines[0], format!("*** ENVELOPE RECORDS deferred/{id} ***"));
+    // Named with its hash subdirectory, as Postfix's postcat does.
+    let path = qdir(&inst).path(queue::DEFERRED, &id).unwrap();
+    let name = path
+        .strip_prefix(inst.queue_dir())
+        .unwrap()
+        .display()
+        .to_string();
+    assert_eq!(name.matches('/').count(), 2, "{name}");
+    assert_eq!(lines[0], format!("*** ENVELOPE RECORDS {name} ***"));
     assert!(lines.contains(&"sender: a@example.com"));
     assert!(lines.contains(&"recipient: x@example.org"));
     let contents = lines
@@ -259,7 +267,7 @@ fn postqueue_f_triggers_qmgr_and_postcat_shows_the_file() {
     );
     assert_eq!(
         lines.last().unwrap(),
-        &format!("*** MESSAGE FILE END deferred/{id} ***")
+        &format!("*** MESSAGE FILE END {name} ***")
     );
     let r = tool(&inst, "postcat", &["-h", "-q", id.as_str()]);
     assert_eq!(r.stdout, "Subject: test\n");
@@ -269,6 +277,17 @@ fn postqueue_f_triggers_qmgr_and_postcat_shows_the_file() {
             && r.stderr
                 .contains("open queue file 4jd59W6HTrz1T1Dx: No such file or directory"),
         "{r}"
+    );
+    let r = tool(&inst, "postcat", &["-q", "../../x"]);
+    assert!(!r.success(), "{r}");
+    assert_eq!(r.stderr, "postcat: fatal: bad mail queue ID: ../../x\n");
+    // A file that is not a queue file is not dumped.
+    let r = tool(&inst, "postcat", &["/etc/passwd"]);
+    assert!(r.success(), "{r}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        "postcat: warning: /etc/passwd: input is not a valid queue file\n"
     );
 }
 

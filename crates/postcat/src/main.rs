@@ -25,8 +25,13 @@
 //!
 //! DIAGNOSTICS
 //!   `postcat: fatal: open queue file ID: No such file or directory`;
-//!   a bad record gives `postcat: warning: name: REASON` and the exit
-//!   status 1.
+//!   `postcat: fatal: bad mail queue ID: ID` for `-q` with something that
+//!   is not a queue ID; a file that does not start as a queue file gives
+//!   `postcat: warning: name: input is not a valid queue file` (and is
+//!   not shown; the exit status stays 0, as Postfix's); a bad record
+//!   gives `postcat: warning: name: REASON` and the exit status 1. With
+//!   `-q` a file is named by its path in the queue directory
+//!   (`deferred/D/ID`).
 //!
 //! CONFIGURATION PARAMETERS
 //!   queue_directory, hash_queue_names, hash_queue_depth.
@@ -110,9 +115,20 @@ fn main() {
     let qdir = QueueDir::from_config(&cfg).unwrap_or_else(|e| msg_fatal!("{e}"));
     for name in &a.names {
         let (label, path) = if a.by_id {
+            if !id_syntax_ok(name) {
+                msg_fatal!("bad mail queue ID: {name}");
+            }
             let found = QueueId::parse(name).and_then(|id| qdir.find(&id));
             match found {
-                Some((q, p)) => (format!("{q}/{name}"), p),
+                // Named as Postfix does: the path in the queue directory,
+                // hash subdirectories included (deferred/D/ID).
+                Some((q, p)) => {
+                    let rel = p.strip_prefix(qdir.root()).unwrap_or(&p);
+                    let label = rel
+                        .to_str()
+                        .map_or_else(|| format!("{q}/{name}"), str::to_string);
+                    (label, p)
+                }
                 None => msg_fatal!("open queue file {name}: No such file or directory"),
             }
         } else {
@@ -137,6 +153,13 @@ fn main() {
     std::process::exit(if ok { 0 } else { 1 });
 }
 
+/// Whether `id` has the syntax of a queue ID (Postfix's
+/// mail_queue_id_ok: letters and digits, not too long); anything else,
+/// such as a path, is refused before the queue is searched.
+fn id_syntax_ok(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +172,7 @@ mod tests {
         let a = parse(&v(&["-hb", "-o", "f"])).unwrap();
         assert!(a.sections.headers && a.sections.body && !a.sections.envelope && a.offsets);
         assert!(parse(&v(&["-x"])).is_err());
+        assert!(id_syntax_ok("4jd59W6HTrz1T1Dx") && id_syntax_ok("CC4BF9AE10C"));
+        assert!(!id_syntax_ok("../../x") && !id_syntax_ok("") && !id_syntax_ok("a/b"));
     }
 }

@@ -107,10 +107,25 @@ pub fn show<R: Read, W: Write>(
         }
         Ok(())
     };
+    // A queue file starts with its SIZE record (a maildrop stream with
+    // its sender, an old Postfix file with TIME): anything else is not a
+    // queue file, and is not shown (a warning, as Postfix's postcat).
+    let mut first = match read_record(r, u64::MAX) {
+        Ok(Some(rec)) if [rtype::SIZE, rtype::TIME, rtype::FROM].contains(&rec.rtype) => Some(rec),
+        Ok(None) => return true,
+        _ => {
+            util::msg_warn!("{name}: input is not a valid queue file");
+            return true;
+        }
+    };
     let result = (|| -> std::io::Result<Result<(), String>> {
         banner(out, "ENVELOPE RECORDS")?;
         loop {
-            let rec = match read_record(r, u64::MAX) {
+            let next = match first.take() {
+                Some(rec) => Ok(Some(rec)),
+                None => read_record(r, u64::MAX),
+            };
+            let rec = match next {
                 Ok(Some(rec)) => rec,
                 Ok(None) => return Ok(Err("premature end-of-file (no end record)".into())),
                 Err(e) => return Ok(Err(format!("{e} at offset {offset}"))),
@@ -255,6 +270,28 @@ mod tests {
             ..Sections::default()
         };
         assert_eq!(run(b), "\nhello\n");
+    }
+
+    #[test]
+    fn other_files_are_not_queue_files() {
+        let mut out = Vec::new();
+        let passwd = b"root:x:0:0:root:/root:/bin/bash\n".repeat(20);
+        assert!(show(
+            &mut &passwd[..],
+            "/etc/passwd",
+            Sections::all(),
+            false,
+            &mut out
+        ));
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+        assert!(show(
+            &mut &b"\xff\xff\xff\xff\xff\x7f"[..],
+            "x",
+            Sections::all(),
+            false,
+            &mut out
+        ));
+        assert!(out.is_empty());
     }
 
     #[test]
