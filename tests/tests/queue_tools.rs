@@ -217,10 +217,16 @@ fn postsuper_holds_releases_requeues_and_deletes() {
         "{}",
         r.stderr
     );
+    assert!(!r.stderr.contains("invalid"), "{}", r.stderr);
     assert!(q.find(&a).is_none());
     assert!(
         !q.path(queue::DEFER, &a).unwrap().exists(),
         "the defer log goes too"
+    );
+    let r = tool(&inst, "postsuper", &["-d", "../x"]);
+    assert_eq!(
+        r.stderr,
+        "postsuper: warning: invalid mail queue id: ../x\npostsuper: Deleted: 0 messages\n"
     );
 
     let r = tool(&inst, "postsuper", &["-d", "ALL", "maildrop"]);

@@ -68,6 +68,13 @@ pub struct Request {
     pub id: String,
 }
 
+/// Whether `id` has the syntax of a queue ID (Postfix's
+/// mail_queue_id_ok: letters and digits, not too long). Only other
+/// arguments get the `invalid mail queue id` warning.
+pub fn id_syntax_ok(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Remove the per-message logs of `id`.
 pub fn remove_logs(qdir: &QueueDir, id: &QueueId) {
     for log in [DEFER, BOUNCE, TRACE] {
@@ -113,7 +120,9 @@ pub fn run(qdir: &QueueDir, requests: &[Request], only: &[String]) -> HashMap<Op
         if explicit {
             match QueueId::parse(&r.id) {
                 Some(id) => targets.extend(queues.iter().map(|q| (*q, id.clone()))),
-                None => msg_warn!("invalid queue ID: {}", r.id),
+                // Well-formed but not one of ours: simply not there.
+                None if id_syntax_ok(&r.id) => {}
+                None => msg_warn!("invalid mail queue id: {}", r.id),
             }
         } else {
             for q in &queues {
