@@ -258,3 +258,6 @@ pub fn start(
         Err(d) => Outcome::Fail(d),
     }
 }
+
+#[cfg(test)]
+mod tests;
