@@ -1,0 +1,381 @@
+//! NAME
+//!   smtp_tls - system tests of STARTTLS in the smtp(8) client
+//!
+//! DESCRIPTION
+//!   Certificates are made in the test with the openssl command: a root
+//!   CA, an intermediate CA, and server certificates signed by the
+//!   intermediate (valid SAN, wildcard, CN only, SAN naming another host
+//!   while the CN matches, expired), a self-signed one, and a valid one
+//!   served without its intermediate. Debian's Postfix smtpd serves each
+//!   with STARTTLS; one Postern instance per certificate relays five
+//!   messages to it through five smtp transports, one per level (may,
+//!   encrypt, verify, secure, fingerprint: master.cf `-o` settings), and
+//!   each recipient must end sent or deferred (`4.7.5 Server certificate
+//!   not verified`) as the level says, with the matching `... TLS
+//!   connection established` summary line. Peer names are given as
+//!   literal match names (the relay host is 127.0.0.1); the name rules
+//!   themselves are unit-tested in tls::names.
+//!
+//!   Also: the session cache (the second delivery resumes; a session made
+//!   at level may is never used for a verify delivery, TLS_CHANGES
+//!   2000/11/29; a server whose certificate was replaced by one that
+//!   fails verification gets no mail at verify), and the per-site table
+//!   (2000/11/26 MUST_NOPEERMATCH, 2002/03/29 recipient-level NONE).
+//!
+//!   Needs Debian's postfix package and root; skips otherwise.
+//!   Run: `cargo build --workspace` then `cargo test -p systest --test smtp_tls`.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use testkit::{DebianPostfix, Instance};
+
+const WAIT: Duration = Duration::from_secs(40);
+const LEVELS: [&str; 5] = ["may", "encrypt", "verify", "secure", "fingerprint"];
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "openssl {args:?}: {out:?}");
+}
+
+struct Pki {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Pki {
+    fn f(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    /// A leaf `name` with subject CN `cn` and extensions `ext`, signed by
+    /// `ca` (for `days`); writes name.key, name.pem and name.chain.pem
+    /// (leaf then intermediate).
+    fn leaf(&self, name: &str, cn: &str, ext: &str, ca: &str, days: &str) {
+        let d = &self.dir;
+        std::fs::write(d.join(format!("{name}.ext")), ext).unwrap();
+        let (key, csr, pem) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
+        let subj = format!("/CN={cn}");
+        openssl(
+            d,
+            &[
+                "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr,
+                "-subj", &subj,
+            ],
+        );
+        let (cap, cak) = (format!("{ca}.pem"), format!("{ca}.key"));
+        let extf = format!("{name}.ext");
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &cap,
+                "-CAkey",
+                &cak,
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                days,
+                "-extfile",
+                &extf,
+            ],
+        );
+        let chain = std::fs::read_to_string(d.join(&pem)).unwrap()
+            + &std::fs::read_to_string(d.join("int.pem")).unwrap();
+        std::fs::write(d.join(format!("{name}.chain.pem")), chain).unwrap();
+    }
+
+    fn new() -> Pki {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().canonicalize().unwrap();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let d = &dir.clone();
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "3",
+                "-subj",
+                "/O=Test/CN=Test Root CA",
+            ],
+        );
+        let p = Pki { _tmp: tmp, dir };
+        std::fs::write(p.dir.join("int.pem"), "").unwrap();
+        p.leaf(
+            "int",
+            "Test Intermediate CA",
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,cRLSign\n",
+            "ca",
+            "3",
+        );
+        let leaf = "basicConstraints=CA:FALSE\n";
+        p.leaf(
+            "valid",
+            "mx.example.com",
+            &format!("{leaf}subjectAltName=DNS:mx.example.com\n"),
+            "int",
+            "3",
+        );
+        p.leaf(
+            "wild",
+            "wild",
+            &format!("{leaf}subjectAltName=DNS:*.example.com\n"),
+            "int",
+            "3",
+        );
+        p.leaf("cnonly", "mx.example.com", leaf, "int", "3");
+        p.leaf(
+            "sanother",
+            "mx.example.com",
+            &format!("{leaf}subjectAltName=DNS:other.example.com\n"),
+            "int",
+            "3",
+        );
+        p.leaf(
+            "expired",
+            "mx.example.com",
+            &format!("{leaf}subjectAltName=DNS:mx.example.com\n"),
+            "int",
+            "0",
+        );
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "self.key",
+                "-out",
+                "self.pem",
+                "-days",
+                "3",
+                "-subj",
+                "/CN=mx.example.com",
+                "-addext",
+                "subjectAltName=DNS:mx.example.com",
+            ],
+        );
+        std::fs::copy(d.join("self.pem"), d.join("self.chain.pem")).unwrap();
+        // Served without its intermediate.
+        std::fs::copy(d.join("valid.key"), d.join("noint.key")).unwrap();
+        std::fs::copy(d.join("valid.pem"), d.join("noint.chain.pem")).unwrap();
+        std::fs::copy(d.join("valid.pem"), d.join("noint.pem")).unwrap();
+        p
+    }
+
+    fn fingerprint(&self, name: &str) -> String {
+        let out = Command::new("openssl")
+            .args([
+                "x509",
+                "-noout",
+                "-fingerprint",
+                "-sha256",
+                "-in",
+                &self.f(&format!("{name}.pem")),
+            ])
+            .output()
+            .unwrap();
+        let t = String::from_utf8_lossy(&out.stdout).to_string();
+        t.trim().rsplit('=').next().unwrap().to_string()
+    }
+}
+
+fn debian(pki: &Pki, cert: &str) -> DebianPostfix {
+    DebianPostfix::start(&format!(
+        "myhostname = mx.example.com\nmynetworks = 127.0.0.0/8\ndefault_transport = discard\n\
+         smtpd_tls_security_level = may\nsmtpd_tls_cert_file = {c}\nsmtpd_tls_key_file = {k}\n\
+         smtpd_tls_loglevel = 1\n",
+        c = pki.f(&format!("{cert}.chain.pem")),
+        k = pki.f(&format!("{cert}.key")),
+    ))
+}
+
+/// A Postern instance with one smtp transport per level, all to `port`;
+/// verify and secure expect `name`, fingerprint expects `fp`.
+fn postern(pki: &Pki, port: u16, name: &str, fp: &str, extra: &str) -> Instance {
+    let mut b = Instance::builder()
+        .mail_pipeline()
+        .master_cf_line("tlsmgr unix - - n 1000? 1 tlsmgr")
+        .master_cf_line("smtp unix - - n - - smtp");
+    for l in LEVELS {
+        let m = match l {
+            "verify" => format!(" -o smtp_tls_verify_cert_match={name}"),
+            "secure" => format!(" -o smtp_tls_secure_cert_match={name}"),
+            "fingerprint" => format!(" -o smtp_tls_fingerprint_cert_match={fp}"),
+            _ => String::new(),
+        };
+        b = b.master_cf_line(&format!(
+            "{l} unix - - n - - smtp -o smtp_tls_security_level={l}{m}"
+        ));
+    }
+    let tm: Vec<String> = LEVELS
+        .iter()
+        .map(|l| format!("{l}.test={l}:[127.0.0.1]:{port}"))
+        .collect();
+    b.main_cf(&format!(
+        "myhostname = client.test\nmydestination = localhost\ninet_protocols = ipv4\n\
+         transport_maps = inline:{{{}}}\nsmtp_tls_CAfile = {}\nsmtp_tls_loglevel = 1\nsmtp_tls_fingerprint_digest = sha256\n\
+         maximal_backoff_time = 1s\nminimal_backoff_time = 1s\nqueue_run_delay = 1s\n{extra}",
+        tm.join(", "),
+        pki.f("ca.pem"),
+    ))
+    .start()
+}
+
+fn send(inst: &Instance, rcpt: &str) {
+    let msg = format!("From: sender@client.test\nSubject: tls\n\nto {rcpt}\n");
+    inst.sendmail(&["-f", "sender@client.test", rcpt], &msg)
+        .assert_ok();
+}
+
+fn status_line(inst: &Instance, rcpt: &str) -> String {
+    inst.wait_for_log(&format!("to=<{rcpt}>, relay="), WAIT)
+}
+
+/// Deliver one message per level and check sent/deferred per `expect`
+/// (true = sent over TLS), and the summary prefixes seen.
+fn matrix(pki: &Pki, cert: &str, name: &str, expect: [bool; 5], prefix: &str) {
+    let d = debian(pki, cert);
+    let fp = pki.fingerprint(cert);
+    let inst = postern(pki, d.port(), name, &fp, "");
+    for l in LEVELS {
+        send(&inst, &format!("u@{l}.test"));
+    }
+    for (l, ok) in LEVELS.iter().zip(expect) {
+        let line = status_line(&inst, &format!("u@{l}.test"));
+        if ok {
+            assert!(
+                line.contains("status=sent (250 "),
+                "{cert} at {l}: {line}\n{}",
+                inst.log()
+            );
+        } else {
+            assert!(
+                line.contains("dsn=4.7.5, status=deferred (Server certificate not verified)"),
+                "{cert} at {l}: {line}\n{}",
+                inst.log()
+            );
+        }
+    }
+    let summary = format!(
+        "{prefix} TLS connection established to 127.0.0.1[127.0.0.1]:{}: TLSv1.3 with cipher ",
+        d.port()
+    );
+    assert!(
+        inst.log().contains(&summary),
+        "{cert}: no {summary:?}\n{}",
+        inst.log()
+    );
+    if expect[2] {
+        assert!(
+            !inst.log().contains("certificate verification failed"),
+            "{}",
+            inst.log()
+        );
+    } else {
+        assert!(
+            inst.log()
+                .contains("certificate verification failed for 127.0.0.1[127.0.0.1]:"),
+            "{}",
+            inst.log()
+        );
+    }
+    // Debian's side saw TLS for every message it got.
+    assert!(
+        d.log().contains("TLS connection established from"),
+        "{}",
+        d.log()
+    );
+}
+
+fn skip() -> bool {
+    if !DebianPostfix::available() {
+        println!("skipped: Debian's postfix package is not installed (or not root)");
+        return true;
+    }
+    false
+}
+
+#[test]
+fn valid_chain_wrong_name_and_upper_case_name() {
+    if skip() {
+        return;
+    }
+    let pki = Pki::new();
+    matrix(&pki, "valid", "mx.example.com", [true; 5], "Verified");
+    matrix(&pki, "valid", "MX.Example.COM.", [true; 5], "Verified");
+    matrix(
+        &pki,
+        "valid",
+        "wrong.example.com",
+        [true, true, false, false, true],
+        "Trusted",
+    );
+}
+
+#[test]
+fn wildcard_cn_only_and_san_beats_cn() {
+    if skip() {
+        return;
+    }
+    let pki = Pki::new();
+    matrix(&pki, "wild", "mx.example.com", [true; 5], "Verified");
+    matrix(
+        &pki,
+        "wild",
+        "a.b.example.com",
+        [true, true, false, false, true],
+        "Trusted",
+    );
+    matrix(&pki, "cnonly", "mx.example.com", [true; 5], "Verified");
+    matrix(
+        &pki,
+        "sanother",
+        "mx.example.com",
+        [true, true, false, false, true],
+        "Trusted",
+    );
+}
+
+#[test]
+fn untrusted_chains_expired_self_signed_missing_intermediate() {
+    if skip() {
+        return;
+    }
+    let pki = Pki::new();
+    std::thread::sleep(Duration::from_secs(2)); // "expired" ends now
+    for c in ["expired", "self", "noint"] {
+        matrix(
+            &pki,
+            c,
+            "mx.example.com",
+            [true, true, false, false, true],
+            "Untrusted",
+        );
+    }
+}
