@@ -379,3 +379,146 @@ fn untrusted_chains_expired_self_signed_missing_intermediate() {
         );
     }
 }
+
+/// Wait for the `n`-th status line of `rcpt` that contains `status`.
+fn wait_status(inst: &Instance, rcpt: &str, status: &str) -> String {
+    let needle = format!("to=<{rcpt}>, relay=");
+    testkit::wait_until(WAIT, || {
+        inst.log()
+            .lines()
+            .find(|l| l.contains(&needle) && l.contains(status))
+            .map(String::from)
+    })
+    .unwrap_or_else(|| panic!("no {status} for {rcpt}:\n{}", inst.log()))
+}
+
+const CACHE: &str = "smtp_tls_session_cache_database = lmdb:${data_directory}/smtp_scache\n\
+                     smtp_tls_loglevel = 2\n";
+
+#[test]
+fn second_delivery_resumes_and_a_replaced_certificate_is_not_trusted_2000_11_29() {
+    if skip() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = debian(&pki, "valid");
+    let inst = postern(&pki, d.port(), "mx.example.com", "", CACHE);
+    send(&inst, "one@verify.test");
+    wait_status(&inst, "one@verify.test", "status=sent");
+    send(&inst, "two@verify.test");
+    wait_status(&inst, "two@verify.test", "status=sent");
+    let log = inst.log();
+    assert!(
+        log.contains(&format!(
+            "127.0.0.1[127.0.0.1]:{}: Reusing old session",
+            d.port()
+        )),
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("Verified TLS connection established").count(),
+        2,
+        "{log}"
+    );
+    // The server's certificate is replaced by one that fails verification.
+    let cf = d.config_dir().join("main.cf");
+    let mut text = std::fs::read_to_string(&cf).unwrap();
+    text.push_str(&format!(
+        "smtpd_tls_cert_file = {}\nsmtpd_tls_key_file = {}\n",
+        pki.f("self.chain.pem"),
+        pki.f("self.key")
+    ));
+    std::fs::write(&cf, text).unwrap();
+    assert!(d.postfix(&["reload"]).success());
+    std::thread::sleep(Duration::from_secs(2));
+    send(&inst, "three@verify.test");
+    let l = wait_status(&inst, "three@verify.test", "status=");
+    assert!(
+        l.contains("dsn=4.7.5, status=deferred (Server certificate not verified)"),
+        "{l}\n{}",
+        inst.log()
+    );
+}
+
+#[test]
+fn a_session_made_at_may_is_never_resumed_at_verify_2000_11_29() {
+    if skip() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = debian(&pki, "self");
+    let inst = postern(&pki, d.port(), "mx.example.com", "", CACHE);
+    send(&inst, "one@may.test");
+    wait_status(&inst, "one@may.test", "status=sent");
+    wait_until_saved(&inst);
+    send(&inst, "two@verify.test");
+    let l = wait_status(&inst, "two@verify.test", "status=");
+    assert!(
+        l.contains("dsn=4.7.5, status=deferred (Server certificate not verified)"),
+        "{l}\n{}",
+        inst.log()
+    );
+    // The same policy resumes.
+    send(&inst, "three@may.test");
+    wait_status(&inst, "three@may.test", "status=sent");
+    assert_eq!(
+        inst.log().matches("Reusing old session").count(),
+        1,
+        "{}",
+        inst.log()
+    );
+}
+
+fn wait_until_saved(inst: &Instance) {
+    testkit::wait_until(WAIT, || inst.log().contains("save session").then_some(()))
+        .unwrap_or_else(|| panic!("no session saved:\n{}", inst.log()));
+}
+
+fn per_site(pki: &Pki, cert: &str, table: &str) -> (DebianPostfix, Instance) {
+    let d = debian(pki, cert);
+    let inst = postern(
+        pki,
+        d.port(),
+        "mx.example.com",
+        "",
+        &format!(
+            "smtp_use_tls = yes\nsmtp_tls_per_site = inline:{{{table}}}\n\
+             transport_maps = inline:{{site.test=smtp:[127.0.0.1]:{}}}\n",
+            d.port()
+        ),
+    );
+    send(&inst, "u@site.test");
+    (d, inst)
+}
+
+#[test]
+fn per_site_must_nopeermatch_2000_11_26_and_none_2002_03_29() {
+    if skip() {
+        return;
+    }
+    let pki = Pki::new();
+    // MUST_NOPEERMATCH: TLS required, the name need not match.
+    let (_d, inst) = per_site(&pki, "sanother", "127.0.0.1=MUST_NOPEERMATCH");
+    wait_status(&inst, "u@site.test", "status=sent");
+    assert!(inst
+        .log()
+        .contains("TLS connection established to 127.0.0.1"));
+    // MUST: trusted and the name must match (the certificate names
+    // mx.example.com; the expected name is the server host, 127.0.0.1).
+    let (_d, inst) = per_site(&pki, "valid", "127.0.0.1=MUST");
+    let l = wait_status(&inst, "u@site.test", "status=");
+    assert!(
+        l.contains("status=deferred (Server certificate not verified)"),
+        "{l}"
+    );
+    // NONE for the next-hop domain switches TLS off although smtp_use_tls = yes.
+    let (d, inst) = per_site(&pki, "valid", "127.0.0.1=NONE");
+    wait_status(&inst, "u@site.test", "status=sent");
+    assert!(
+        !inst.log().contains("TLS connection established"),
+        "{}",
+        inst.log()
+    );
+    d.wait_for_log("disconnect from", WAIT);
+    assert!(!d.log().contains("starttls="), "{}", d.log());
+}
