@@ -206,10 +206,14 @@ impl Pki {
 }
 
 fn debian(pki: &Pki, cert: &str) -> DebianPostfix {
+    debian_with(pki, cert, "smtpd_tls_security_level = may\n")
+}
+
+fn debian_with(pki: &Pki, cert: &str, extra: &str) -> DebianPostfix {
     DebianPostfix::start(&format!(
         "myhostname = mx.example.com\nmynetworks = 127.0.0.0/8\ndefault_transport = discard\n\
-         smtpd_tls_security_level = may\nsmtpd_tls_cert_file = {c}\nsmtpd_tls_key_file = {k}\n\
-         smtpd_tls_loglevel = 1\n",
+         smtpd_tls_cert_file = {c}\nsmtpd_tls_key_file = {k}\n\
+         smtpd_tls_loglevel = 1\n{extra}",
         c = pki.f(&format!("{cert}.chain.pem")),
         k = pki.f(&format!("{cert}.key")),
     ))
@@ -521,4 +525,84 @@ fn per_site_must_nopeermatch_2000_11_26_and_none_2002_03_29() {
     );
     d.wait_for_log("disconnect from", WAIT);
     assert!(!d.log().contains("starttls="), "{}", d.log());
+}
+
+#[test]
+fn may_handshake_failure_retries_in_plain_text_mandatory_defers() {
+    if skip() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = debian_with(
+        &pki,
+        "valid",
+        "smtpd_tls_security_level = may\nsmtpd_tls_protocols = <=TLSv1.2\n",
+    );
+    let inst = postern(
+        &pki,
+        d.port(),
+        "mx.example.com",
+        "",
+        "smtp_tls_protocols = >=TLSv1.3\nsmtp_tls_mandatory_protocols = >=TLSv1.3\n",
+    );
+    send(&inst, "u@may.test");
+    send(&inst, "u@encrypt.test");
+    let l = wait_status(&inst, "u@encrypt.test", "status=");
+    assert!(
+        l.contains("dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)"),
+        "{l}"
+    );
+    // Once the message is minimal_backoff_time (1s) old, may goes plain.
+    wait_status(&inst, "u@may.test", "status=sent");
+    assert!(
+        inst.log()
+            .contains("SSL_connect error to 127.0.0.1[127.0.0.1]:"),
+        "{}",
+        inst.log()
+    );
+    assert!(
+        d.log()
+            .contains("disconnect from unknown[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1"),
+        "{}",
+        d.log()
+    );
+}
+
+#[test]
+fn not_offered_defers_encrypt_and_note_starttls_offer() {
+    if skip() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = debian_with(&pki, "valid", "smtpd_tls_security_level = none\n");
+    let inst = postern(&pki, d.port(), "mx.example.com", "", "");
+    send(&inst, "u@encrypt.test");
+    send(&inst, "u@may.test");
+    let l = wait_status(&inst, "u@encrypt.test", "status=");
+    assert!(
+        l.contains("dsn=4.7.4, status=deferred (TLS is required, but was not offered by host 127.0.0.1[127.0.0.1])"),
+        "{l}"
+    );
+    wait_status(&inst, "u@may.test", "status=sent");
+    assert!(!d.log().contains("STARTTLS"), "{}", d.log());
+    // Level none with smtp_tls_note_starttls_offer.
+    let d = debian(&pki, "valid");
+    let inst = postern(
+        &pki,
+        d.port(),
+        "mx.example.com",
+        "",
+        &format!(
+            "smtp_tls_note_starttls_offer = yes\n\
+             transport_maps = inline:{{plain.test=smtp:[127.0.0.1]:{}}}\n",
+            d.port()
+        ),
+    );
+    send(&inst, "u@plain.test");
+    wait_status(&inst, "u@plain.test", "status=sent");
+    assert!(
+        inst.log().contains("Host offered STARTTLS: [127.0.0.1]"),
+        "{}",
+        inst.log()
+    );
 }
