@@ -6,7 +6,7 @@
 //!   starts an instance whose smtpd offers STARTTLS (or runs in wrapper
 //!   mode) and talks to it with `openssl s_client`, swaks, Python's
 //!   smtplib, Postfix's posttls-finger and Debian's Postfix smtp client.
-//!   The regression tests are named after their entry in
+//!   Session resumption is in smtpd_tls_resume.rs. The regression tests are named after their entry in
 //!   TLS_CHANGES.txt (`y2000_09_03_...`) or the CVE they cover.
 //!
 //!   Run: `cargo build -p smtpd -p tlsmgr -p cleanup -p qmgr -p discard
@@ -18,77 +18,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use testkit::run::{run, run_with_input};
-use testkit::{test_user, wait_until, Instance};
-use tls_pki::Pki;
-
-const WAIT: Duration = Duration::from_secs(30);
-const HOST: &str = "mx.example.com";
-
-/// The services of a receiving instance; `tlsmgr` adds tlsmgr(8).
-fn builder(pki: &Pki, extra: &str, tlsmgr: bool) -> testkit::Builder {
-    let mut b = Instance::builder()
-        .master_cf_line("127.0.0.1:{port:smtp} inet n - n - - smtpd")
-        .master_cf_line("127.0.0.1:{port:smtps} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes")
-        .mail_pipeline();
-    if tlsmgr {
-        b = b.master_cf_line("tlsmgr unix - - n 1000? 1 tlsmgr");
-    }
-    b.main_cf(&format!(
-        "compatibility_level = 3.6\nmyhostname = {HOST}\n\
-         mydestination = $myhostname, localhost\nmynetworks = 10.9.9.0/24\n\
-         smtpd_peername_lookup = no\nalias_maps =\nhome_mailbox = Maildir/\n\
-         default_transport = discard\nrelay_transport = discard\n\
-         relay_domains = relay.example\nlocal_recipient_maps =\n\
-         smtpd_error_sleep_time = 0\n\
-         smtpd_tls_security_level = may\nsmtpd_tls_loglevel = 1\n\
-         smtpd_tls_cert_file = {}\nsmtpd_tls_key_file = {}\n\
-         smtpd_tls_eccert_file = {}\nsmtpd_tls_eckey_file = {}\n\
-         smtpd_tls_CAfile = {}\nsmtpd_tls_received_header = yes\n{extra}",
-        pki.file("rsa.pem"),
-        pki.file("rsa.key"),
-        pki.file("ec.pem"),
-        pki.file("ec.key"),
-        pki.file("cas.pem"),
-    ))
-}
-
-fn start(pki: &Pki, extra: &str) -> Instance {
-    builder(pki, extra, false).start()
-}
-
-fn wait_log(inst: &Instance, needle: &str) -> String {
-    let ok = wait_until(WAIT, || inst.log().contains(needle).then_some(()));
-    assert!(ok.is_some(), "no {needle:?} in the log:\n{}", inst.log());
-    inst.log()
-}
-
-/// `openssl s_client -starttls smtp` (or wrapper mode when `starttls`
-/// is false) with `args`, `input` lines sent after the handshake; the
-/// transcript (stdout and stderr).
-fn s_client(inst: &Instance, port: &str, args: &[&str], input: &str) -> String {
-    let connect = format!("127.0.0.1:{}", inst.port(port));
-    let mut cmd = Command::new("openssl");
-    cmd.args(["s_client", "-connect", &connect, "-crlf", "-ign_eof"]);
-    if port == "smtp" {
-        cmd.args(["-starttls", "smtp"]);
-    }
-    cmd.args(args);
-    let r = run_with_input(cmd, input.as_bytes(), WAIT);
-    format!("{}{}", r.stdout, r.stderr)
-}
-
-fn swaks(inst: &Instance, port: &str, extra: &[&str]) -> testkit::Run {
-    let server = format!("127.0.0.1:{}", inst.port(port));
-    let mut cmd = Command::new("swaks");
-    cmd.args(["--server", &server, "--from", "sender@client.example"])
-        .args(["--helo", "client.example", "--timeout", "20"]);
-    if !extra.contains(&"--to") {
-        cmd.args(["--to", "user@relay.example"]);
-    }
-    cmd.args(extra);
-    run(cmd, WAIT)
-}
+use testkit::run::run;
+use testkit::{test_user, wait_until};
+use tls_pki::{s_client, start, swaks, wait_log, Pki, HOST, WAIT};
 
 #[test]
 fn openssl_s_client_starttls_rsa_and_ecdsa() {

@@ -10,10 +10,20 @@
 //!   `selfclient` (self-signed: never verifies), a second CA without a
 //!   CommonName (`nocn-ca.pem`, subject `/O=No CN Org`) and `nocnclient`
 //!   signed by it; `cas.pem` holds both CAs.
+//!
+//!   Also the instance and client helpers the TLS tests share:
+//!   [`builder`]/[`start`] (smtpd with STARTTLS on `smtp` and wrapper mode
+//!   on `smtps`, the mail pipeline, discard for remote mail),
+//!   [`s_client`], [`swaks`], [`wait_log`].
+#![allow(dead_code)] // reason: each test binary uses a part of the helpers
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+use testkit::run::{run, run_with_input};
+use testkit::{wait_until, Instance};
 
-fn run(dir: &Path, args: &[&str]) -> String {
+fn openssl(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("openssl")
         .args(args)
         .current_dir(dir)
@@ -30,7 +40,7 @@ fn run(dir: &Path, args: &[&str]) -> String {
 fn self_signed(dir: &Path, name: &str, subj: &str) {
     let key = format!("{name}.key");
     let pem = format!("{name}.pem");
-    run(
+    openssl(
         dir,
         &[
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &pem,
@@ -47,10 +57,10 @@ fn leaf(dir: &Path, name: &str, newkey: &[&str], subj: &str, ca: &str, ext: &str
         "req", "-new", "-nodes", "-keyout", &key, "-out", &csr, "-subj", subj,
     ];
     args.extend_from_slice(newkey);
-    run(dir, &args);
+    openssl(dir, &args);
     let ca_pem = format!("{ca}.pem");
     let ca_key = format!("{ca}.key");
-    run(
+    openssl(
         dir,
         &[
             "x509",
@@ -120,7 +130,7 @@ impl Pki {
     /// The SHA-256 fingerprint of certificate `name`.pem in `AA:BB:..` form.
     pub fn fingerprint(&self, name: &str) -> String {
         let pem = format!("{name}.pem");
-        let out = run(
+        let out = openssl(
             &self.path,
             &["x509", "-noout", "-fingerprint", "-sha256", "-in", &pem],
         );
@@ -130,4 +140,72 @@ impl Pki {
             .1
             .to_string()
     }
+}
+
+pub const WAIT: Duration = Duration::from_secs(30);
+pub const HOST: &str = "mx.example.com";
+
+/// The services of a receiving instance; `tlsmgr` adds tlsmgr(8).
+pub fn builder(pki: &Pki, extra: &str, tlsmgr: bool) -> testkit::Builder {
+    let mut b = Instance::builder()
+        .master_cf_line("127.0.0.1:{port:smtp} inet n - n - - smtpd")
+        .master_cf_line("127.0.0.1:{port:smtps} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes")
+        .mail_pipeline();
+    if tlsmgr {
+        b = b.master_cf_line("tlsmgr unix - - n 1000? 1 tlsmgr");
+    }
+    b.main_cf(&format!(
+        "compatibility_level = 3.6\nmyhostname = {HOST}\n\
+         mydestination = $myhostname, localhost\nmynetworks = 10.9.9.0/24\n\
+         smtpd_peername_lookup = no\nalias_maps =\nhome_mailbox = Maildir/\n\
+         default_transport = discard\nrelay_transport = discard\n\
+         relay_domains = relay.example\nlocal_recipient_maps =\n\
+         smtpd_error_sleep_time = 0\n\
+         smtpd_tls_security_level = may\nsmtpd_tls_loglevel = 1\n\
+         smtpd_tls_cert_file = {}\nsmtpd_tls_key_file = {}\n\
+         smtpd_tls_eccert_file = {}\nsmtpd_tls_eckey_file = {}\n\
+         smtpd_tls_CAfile = {}\nsmtpd_tls_received_header = yes\n{extra}",
+        pki.file("rsa.pem"),
+        pki.file("rsa.key"),
+        pki.file("ec.pem"),
+        pki.file("ec.key"),
+        pki.file("cas.pem"),
+    ))
+}
+
+pub fn start(pki: &Pki, extra: &str) -> Instance {
+    builder(pki, extra, false).start()
+}
+
+pub fn wait_log(inst: &Instance, needle: &str) -> String {
+    let ok = wait_until(WAIT, || inst.log().contains(needle).then_some(()));
+    assert!(ok.is_some(), "no {needle:?} in the log:\n{}", inst.log());
+    inst.log()
+}
+
+/// `openssl s_client -starttls smtp` (or wrapper mode when `starttls`
+/// is false) with `args`, `input` lines sent after the handshake; the
+/// transcript (stdout and stderr).
+pub fn s_client(inst: &Instance, port: &str, args: &[&str], input: &str) -> String {
+    let connect = format!("127.0.0.1:{}", inst.port(port));
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_client", "-connect", &connect, "-crlf", "-ign_eof"]);
+    if port == "smtp" {
+        cmd.args(["-starttls", "smtp"]);
+    }
+    cmd.args(args);
+    let r = run_with_input(cmd, input.as_bytes(), WAIT);
+    format!("{}{}", r.stdout, r.stderr)
+}
+
+pub fn swaks(inst: &Instance, port: &str, extra: &[&str]) -> testkit::Run {
+    let server = format!("127.0.0.1:{}", inst.port(port));
+    let mut cmd = Command::new("swaks");
+    cmd.args(["--server", &server, "--from", "sender@client.example"])
+        .args(["--helo", "client.example", "--timeout", "20"]);
+    if !extra.contains(&"--to") {
+        cmd.args(["--to", "user@relay.example"]);
+    }
+    cmd.args(extra);
+    run(cmd, WAIT)
 }

@@ -1,0 +1,201 @@
+//! NAME
+//!   smtpd_tls_resume - TLS resumption across smtpd processes; Postfix as client
+//!
+//! DESCRIPTION
+//!   smtpd(8) resumes sessions through tlsmgr(8): RFC 5077 tickets whose
+//!   keys tlsmgr issues, and session IDs in tlsmgr's server cache
+//!   (`smtpd_tls_session_cache_database`). `openssl s_client` saves a
+//!   session (`-sess_out`) and offers it again (`-sess_in`) to a service
+//!   with `max_use=1`, so each session meets a new smtpd process.
+//!   Also Postfix's own programs as TLS clients: posttls-finger at level
+//!   secure, and Debian's Postfix smtp client relaying to us with
+//!   `smtp_tls_security_level = verify`.
+//!
+//!   Run: as smtpd_tls.rs, with `cargo build -p tlsmgr` too.
+mod tls_pki;
+
+use std::process::Command;
+use testkit::run::run;
+use testkit::Instance;
+use tls_pki::{builder, s_client, start, wait_log, Pki, HOST, WAIT};
+
+/// Two s_client sessions, the second resuming the first's session
+/// (`-sess_out`, `-sess_in`); returns both transcripts.
+fn resume(inst: &Instance, args: &[&str], input: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let sess = dir.path().join("sess.pem").display().to_string();
+    let mut a = args.to_vec();
+    a.extend(["-sess_out", &sess]);
+    let first = s_client(inst, "smtp", &a, input);
+    let mut a = args.to_vec();
+    a.extend(["-sess_in", &sess]);
+    let second = s_client(inst, "smtp", &a, input);
+    (first, second)
+}
+
+/// The smtpd PIDs that logged `needle`.
+fn pids_logging(inst: &Instance, needle: &str) -> Vec<String> {
+    inst.log()
+        .lines()
+        .filter(|l| l.contains(needle))
+        .filter_map(|l| {
+            l.split("smtpd[")
+                .nth(1)?
+                .split(']')
+                .next()
+                .map(String::from)
+        })
+        .collect()
+}
+
+fn resumption_instance(pki: &Pki, extra: &str) -> Instance {
+    builder(pki, extra, true)
+        .master_cf_line("127.0.0.1:{port:smtp1} inet n - n - - smtpd -o max_use=1")
+        .start()
+}
+
+/// Session tickets keyed by tlsmgr: a second smtpd process resumes the
+/// first one's session (TLS 1.3 and TLS 1.2).
+#[test]
+fn resumption_across_smtpd_processes_by_ticket() {
+    let pki = Pki::new();
+    let inst = resumption_instance(&pki, "smtpd_tls_loglevel = 2\n");
+    let port = inst.port("smtp1").to_string();
+    let connect = format!("127.0.0.1:{port}");
+    let ca = pki.file("ca.pem");
+    for proto in ["-tls1_3", "-tls1_2"] {
+        let args = ["-CAfile", ca.as_str(), proto, "-connect", connect.as_str()];
+        let (first, second) = resume(&inst, &args, "EHLO client.example\nQUIT\n");
+        assert!(first.contains("New, TLSv1."), "{first}");
+        assert!(
+            second.contains("Reused, TLSv1."),
+            "{proto}: {second}\n{}",
+            inst.log()
+        );
+    }
+    let pids = pids_logging(&inst, "Reusing old session");
+    assert!(!pids.is_empty(), "{}", inst.log());
+    let started = pids_logging(&inst, "setting up TLS connection from");
+    assert!(started.len() >= 4, "{}", inst.log());
+    let mut distinct = started.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        started.len(),
+        "one process per session (max_use=1)"
+    );
+}
+
+/// The server session cache in tlsmgr (session IDs, no tickets).
+#[test]
+fn resumption_across_smtpd_processes_by_session_id() {
+    let pki = Pki::new();
+    let inst = resumption_instance(
+        &pki,
+        "smtpd_tls_loglevel = 2\n\
+         smtpd_tls_session_cache_database = lmdb:$data_directory/smtpd_scache\n",
+    );
+    let connect = format!("127.0.0.1:{}", inst.port("smtp1"));
+    let ca = pki.file("ca.pem");
+    let args = [
+        "-CAfile",
+        ca.as_str(),
+        "-tls1_2",
+        "-no_ticket",
+        "-connect",
+        connect.as_str(),
+    ];
+    let (first, second) = resume(&inst, &args, "EHLO client.example\nQUIT\n");
+    assert!(first.contains("New, TLSv1.2"), "{first}");
+    assert!(
+        second.contains("Reused, TLSv1.2"),
+        "{second}\n{}",
+        inst.log()
+    );
+    let log = wait_log(&inst, "reloaded session");
+    assert!(log.contains("save session"), "{log}");
+}
+
+/// TLS_CHANGES 2000/11/29: a session whose client certificate failed
+/// verification is never resumed as verified.
+#[test]
+fn y2000_11_29_unverified_client_cert_stays_unverified_on_resumption() {
+    let pki = Pki::new();
+    let inst = resumption_instance(
+        &pki,
+        "smtpd_tls_ask_ccert = yes\n\
+         smtpd_tls_session_cache_database = lmdb:$data_directory/smtpd_scache\n\
+         smtpd_relay_restrictions = permit_tls_all_clientcerts, reject_unauth_destination\n",
+    );
+    let connect = format!("127.0.0.1:{}", inst.port("smtp1"));
+    let input = "EHLO client.example\nMAIL FROM:<a@client.example>\n\
+                 RCPT TO:<b@remote.example>\nQUIT\n";
+    for (who, want) in [
+        (
+            "selfclient",
+            "554 5.7.1 <b@remote.example>: Relay access denied",
+        ),
+        ("client", "250 2.1.5 Ok"),
+    ] {
+        let (cert, key) = (
+            pki.file(&format!("{who}.pem")),
+            pki.file(&format!("{who}.key")),
+        );
+        for proto in ["-tls1_2", "-tls1_3"] {
+            let args = ["-cert", &cert, "-key", &key, proto, "-connect", &connect];
+            let (first, second) = resume(&inst, &args, input);
+            assert!(first.contains(want), "{who} {proto}: {first}");
+            assert!(second.contains("Reused, TLSv1."), "{who} {proto}: {second}");
+            assert!(second.contains(want), "{who} {proto} resumed: {second}");
+        }
+    }
+}
+
+/// Postfix's own TLS probe, posttls-finger, verifies our certificate.
+#[test]
+fn posttls_finger_verifies_the_server() {
+    let pki = Pki::new();
+    let inst = start(&pki, "");
+    let dest = format!("[127.0.0.1]:{}", inst.port("smtp"));
+    let mut cmd = Command::new("posttls-finger");
+    cmd.args(["-c", "-l", "secure", "-F", &pki.file("ca.pem"), &dest, HOST]);
+    let r = run(cmd, WAIT);
+    let out = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        out.contains("Verified TLS connection established to 127.0.0.1[127.0.0.1]:"),
+        "{out}"
+    );
+}
+
+/// Debian's Postfix delivers to us with smtp_tls_security_level = verify.
+#[test]
+fn debian_postfix_delivers_with_tls_verify() {
+    if !testkit::DebianPostfix::available() {
+        eprintln!("skipped: Debian's Postfix or root missing");
+        return;
+    }
+    let pki = Pki::new();
+    let inst = start(&pki, "");
+    let nexthop = format!("[127.0.0.1]:{}", inst.port("smtp"));
+    let deb = testkit::DebianPostfix::start(&format!(
+        "relayhost = {nexthop}\nsmtp_tls_security_level = verify\n\
+         smtp_tls_verify_cert_match = {HOST}\nsmtp_tls_CAfile = {}\n\
+         smtp_tls_loglevel = 1\n",
+        pki.file("ca.pem")
+    ));
+    deb.sendmail(
+        &["-f", "deb@client.example", "user@relay.example"],
+        "Subject: verify\n\nhi\n",
+    )
+    .assert_ok();
+    deb.wait_for_log("status=sent", WAIT);
+    let dlog = deb.log();
+    assert!(
+        dlog.contains("Verified TLS connection established to 127.0.0.1["),
+        "{dlog}"
+    );
+    wait_log(&inst, "Anonymous TLS connection established from");
+    let log = wait_log(&inst, "status=sent");
+    assert!(log.contains("to=<user@relay.example>"), "{log}");
+}
