@@ -1,0 +1,83 @@
+//! NAME
+//!   smtp_tls_postern - Postern's smtp client to Postern's smtpd over STARTTLS
+//!
+//! DESCRIPTION
+//!   Two instances: the receiver (module `tls_pki`: smtpd with STARTTLS,
+//!   tlsmgr, a certificate for mx.example.com from a test CA) and the
+//!   sender, whose smtp client relays to it at level secure with the CA
+//!   and a client session cache. The first delivery is a full
+//!   handshake, the second resumes the session; both sides say so
+//!   (`Verified TLS connection established to`, `Reusing old session`
+//!   on the client, `... established from` and `Reusing old session`
+//!   on the server at loglevel 2).
+//!
+//!   Run: `cargo build --workspace` then
+//!   `cargo test -p systest --test smtp_tls_postern`.
+mod tls_pki;
+
+use std::time::Duration;
+use testkit::{wait_until, Instance};
+use tls_pki::{builder, Pki, HOST};
+
+const WAIT: Duration = Duration::from_secs(40);
+
+fn sender(pki: &Pki, port: u16) -> Instance {
+    Instance::builder()
+        .mail_pipeline()
+        .master_cf_line("smtp unix - - n - - smtp")
+        .master_cf_line("tlsmgr unix - - n 1000? 1 tlsmgr")
+        .main_cf(&format!(
+            "myhostname = client.test\nmydestination = localhost\ninet_protocols = ipv4\n\
+             relayhost = [127.0.0.1]:{port}\nsmtp_tls_security_level = secure\n\
+             smtp_tls_secure_cert_match = {HOST}\nsmtp_tls_CAfile = {}\nsmtp_tls_loglevel = 2\n\
+             smtp_tls_servername = {HOST}\n\
+             smtp_tls_session_cache_database = lmdb:${{data_directory}}/smtp_scache\n\
+             maximal_backoff_time = 1s\nminimal_backoff_time = 1s\nqueue_run_delay = 1s\n",
+            pki.file("ca.pem")
+        ))
+        .start()
+}
+
+fn sent(inst: &Instance, rcpt: &str) -> String {
+    let needle = format!("to=<{rcpt}>, relay=");
+    wait_until(WAIT, || {
+        inst.log()
+            .lines()
+            .find(|l| l.contains(&needle) && l.contains("status="))
+            .map(String::from)
+    })
+    .unwrap_or_else(|| panic!("no status for {rcpt}:\n{}", inst.log()))
+}
+
+#[test]
+fn secure_delivery_to_our_smtpd_and_the_session_resumes() {
+    let pki = Pki::new();
+    let rx = builder(&pki, "smtpd_tls_loglevel = 2\n", true).start();
+    let port = rx.port("smtp");
+    let tx = sender(&pki, port);
+    let msg = "From: sender@client.test\nSubject: tls\n\nhello\n";
+    tx.sendmail(&["-f", "sender@client.test", "one@relay.example"], msg)
+        .assert_ok();
+    let l = sent(&tx, "one@relay.example");
+    assert!(l.contains("status=sent (250 "), "{l}\n{}", tx.log());
+    tx.sendmail(&["-f", "sender@client.test", "two@relay.example"], msg)
+        .assert_ok();
+    let l = sent(&tx, "two@relay.example");
+    assert!(l.contains("status=sent (250 "), "{l}\n{}", tx.log());
+    let log = tx.log();
+    let summary = format!(
+        "Verified TLS connection established to 127.0.0.1[127.0.0.1]:{port}: TLSv1.3 with cipher"
+    );
+    assert_eq!(log.matches(&summary).count(), 2, "{log}");
+    assert!(
+        log.contains(&format!("127.0.0.1[127.0.0.1]:{port}: Reusing old session")),
+        "{log}"
+    );
+    let ok = wait_until(WAIT, || {
+        let r = rx.log();
+        (r.matches("TLS connection established from").count() >= 2
+            && r.contains("Reusing old session"))
+        .then_some(())
+    });
+    assert!(ok.is_some(), "receiver:\n{}", rx.log());
+}
