@@ -171,7 +171,10 @@ fn swaks_tlsc_wrapper_mode() {
     let r = swaks(&inst, "smtps", &["--tlsc"]);
     assert!(r.success(), "{r}");
     assert!(r.stdout.contains("250 2.0.0 Ok: queued as"), "{r}");
-    wait_log(&inst, "status=sent");
+    let log = wait_log(&inst, "status=sent");
+    // No tlsmgr here: TLS works without resumption, with one warning.
+    let warning = "warning: problem talking to server private/tlsmgr";
+    assert_eq!(log.matches(warning).count(), 1, "{log}");
 }
 
 /// TLS_CHANGES 2000/12/23: wrapper mode alone (level none) starts the
@@ -407,4 +410,25 @@ fn y2001_08_27_issuer_without_cn() {
         text.contains("(Client CN \"nocn.example\", Issuer \"No CN Org\" (verified OK))"),
         "{text}"
     );
+}
+
+/// TLS_CHANGES 2000/09/03 and 2002/01/21: `sendmail -bs` runs smtpd
+/// stand-alone without TLS: no STARTTLS, no key read, no warning.
+#[test]
+fn y2002_01_21_no_tls_in_sendmail_bs() {
+    let pki = Pki::new();
+    let inst = start(
+        &pki,
+        "smtpd_tls_security_level = encrypt\nsmtpd_tls_key_file = /nonexistent/bs.key\n",
+    );
+    let r = inst.sendmail(&["-bs"], "EHLO client.example\r\nSTARTTLS\r\nQUIT\r\n");
+    assert!(r.stdout.contains("250-PIPELINING"), "{r}");
+    assert!(!r.stdout.contains("250-STARTTLS"), "{r}");
+    assert!(
+        r.stdout
+            .contains("502 5.5.1 Error: command not implemented"),
+        "{r}"
+    );
+    let log = inst.log();
+    assert!(!log.contains("/nonexistent/bs.key"), "{log}");
 }
