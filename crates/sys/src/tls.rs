@@ -87,10 +87,13 @@ pub fn set_ticket_keys(ctx: &SslContextRef, keys: &[u8; TICKET_KEYS_LEN]) -> boo
     r == 1
 }
 
+/// A signature's `(type, digest)` NIDs, when known.
+pub type SigNids = (Option<Nid>, Option<Nid>);
+
 /// The signature of the handshake, as seen by `ssl`: `(peer, own)`, each
 /// `(signature type, digest)` when known. The server's signature is the
 /// peer's on a client connection and our own on a server connection.
-pub fn signature_nids(ssl: &SslRef) -> ((Option<Nid>, Option<Nid>), (Option<Nid>, Option<Nid>)) {
+pub fn signature_nids(ssl: &SslRef) -> (SigNids, SigNids) {
     let p = ssl.as_ptr();
     let mut out = [0 as c_int; 4];
     // SAFETY: these calls only write one int through the pointer given;

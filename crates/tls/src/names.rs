@@ -216,7 +216,7 @@ mod tests {
         // Wildcard certificate against a literal.
         assert!(find_match(&s(&["*.example.net"]), &exp).is_some());
         // Empty host names add nothing.
-        assert!(expected_names(&s(&["hostname"]), "", "n").len() == 0);
+        assert!(expected_names(&s(&["hostname"]), "", "n").is_empty());
     }
 
     #[test]

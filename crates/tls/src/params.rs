@@ -61,7 +61,7 @@ pub fn parse_protocols(spec: &str) -> Result<Protocols, String> {
     let mut any_include = false;
     let mut exclude = [false; 5];
     let (mut lo, mut hi) = (0usize, PROTOCOLS.len() - 1);
-    for tok in spec.split(|c: char| c == ' ' || c == ',' || c == ':' || c == '\t') {
+    for tok in spec.split([' ', ',', ':', '\t']) {
         if tok.is_empty() {
             continue;
         }
@@ -129,7 +129,7 @@ pub fn cipher_list(grade: &str, exclude: &str, lists: &CipherLists) -> Result<St
         _ => return Err(format!("invalid cipher grade: \"{grade}\"")),
     };
     let mut out = base.clone();
-    for x in exclude.split(|c: char| c == ' ' || c == ',' || c == ':' || c == '\t') {
+    for x in exclude.split([' ', ',', ':', '\t']) {
         if !x.is_empty() {
             out.push_str(":!");
             out.push_str(x);
@@ -173,7 +173,7 @@ impl CipherLists {
 /// unknown name.
 pub fn parse_ssl_options(spec: &str) -> Result<SslOptions, String> {
     let mut opts = SslOptions::empty();
-    for tok in spec.split(|c: char| c == ' ' || c == ',' || c == '\t') {
+    for tok in spec.split([' ', ',', '\t']) {
         if tok.is_empty() {
             continue;
         }

@@ -362,11 +362,13 @@ fn unreadable_key_names_the_file_2000_09_03() {
     ServerContext::init(&p).unwrap();
 }
 
+type Shared = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+
 /// A fake tlsmgr: a cache map and one ticket key.
-fn fake_tlsmgr(dir: &Path) -> (String, Arc<Mutex<HashMap<String, Vec<u8>>>>) {
+fn fake_tlsmgr(dir: &Path) -> (String, Shared) {
     let path = dir.join("tlsmgr");
     let l = UnixListener::bind(&path).unwrap();
-    let map: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
+    let map: Shared = Arc::default();
     let m = Arc::clone(&map);
     let mut key = [0u8; 88];
     openssl::rand::rand_bytes(&mut key[..80]).unwrap();

@@ -45,7 +45,11 @@ impl Keys {
         if self.lifetime <= 0 {
             return None;
         }
-        if self.current.as_ref().map_or(true, |k| k.expires <= now) {
+        let stale = match &self.current {
+            Some(k) => k.expires <= now,
+            None => true,
+        };
+        if stale {
             let next = self.fresh(now)?;
             self.previous = self.current.replace(next);
         }
