@@ -185,6 +185,8 @@ pub struct Opts {
     pub peer_name: Option<String>,
     pub stand_alone: bool,
     pub peer_ip: Option<String>,
+    /// Read the TLS parameters as a daemon started by root would.
+    pub tls: bool,
 }
 
 impl Smtp {
@@ -208,6 +210,9 @@ impl Smtp {
         let mut server =
             smtpd::Server::new(settings, checks, Box::new(cleanup.clone()), Clock::utc());
         server.stand_alone = o.stand_alone;
+        if o.tls {
+            server.tls = smtpd::starttls::TlsPolicy::from_config(&cfg, true).unwrap();
+        }
         let n = PEER.fetch_add(1, Ordering::SeqCst);
         let ip: IpAddr = o
             .peer_ip
