@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn reads_up_to_the_limit_and_fails_past_it() {
-        let data = vec![b'x'; 100];
+        let data = [b'x'; 100];
         let (mut r, hit) = Limited::new(&data[..], 100);
         let mut out = Vec::new();
         r.read_to_end(&mut out).unwrap();
