@@ -589,6 +589,9 @@ fn not_offered_defers_encrypt_and_note_starttls_offer() {
     );
     send(&inst, "u@plain.test");
     wait_status(&inst, "u@plain.test", "status=sent");
+    // Level none never sends STARTTLS (TLS_CHANGES 1999/06/18).
+    d.wait_for_log("disconnect from", WAIT);
+    assert!(!d.log().contains("starttls="), "{}", d.log());
     assert!(
         inst.log().contains("Host offered STARTTLS: [127.0.0.1]"),
         "{}",

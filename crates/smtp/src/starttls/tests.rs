@@ -99,7 +99,7 @@ fn serve(l: TcpListener, ctx: ServerContext, script: Script) -> Arc<Mutex<Vec<St
         s2.lock().unwrap().push(line.trim_end().to_string());
         let ehlo: &[u8] = match script {
             Script::NoOffer => b"250-mx.example.com\r\n250 PIPELINING\r\n",
-            _ => b"250-mx.example.com\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n",
+            _ => b"250-mx.example.com\r\n250-AUTH CRAM-MD5\r\n250 STARTTLS\r\n",
         };
         sock.write_all(ehlo).unwrap();
         line.clear();
@@ -136,7 +136,7 @@ fn serve(l: TcpListener, ctx: ServerContext, script: Script) -> Arc<Mutex<Vec<St
         s2.lock()
             .unwrap()
             .push(format!("tls:{}", String::from_utf8_lossy(&buf).trim_end()));
-        t.write_all(b"250-mx.example.com\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+        t.write_all(b"250-mx.example.com\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250-AUTH=PLAIN LOGIN\r\n250 8BITMIME\r\n")
             .unwrap();
         let _ = t.read(&mut b);
     });
@@ -187,14 +187,16 @@ fn injected_reply_behind_220_is_discarded() {
     let (out, s, seen) = run(Script::Inject, "verify");
     assert!(matches!(out, Outcome::Proceed), "{out:?}");
     assert!(s.tls_on);
-    // The features come from the EHLO sent over TLS, not from "250 fake",
-    // and the AUTH mechanisms of the plain-text EHLO are forgotten.
+    // The features come from the EHLO sent over TLS, not from "250 fake";
+    // the AUTH mechanisms of the plain-text EHLO are forgotten and those
+    // offered over TLS (both AUTH forms) are taken (TLS_CHANGES 2002/05/24).
     assert!(
         s.features.pipelining && s.features.eightbitmime,
         "{:?}",
         s.features
     );
-    assert!(s.features.auth.is_empty() && !s.features.starttls);
+    assert_eq!(s.features.auth, vec!["PLAIN", "LOGIN"]);
+    assert!(!s.features.starttls);
     assert_eq!(
         seen,
         vec!["EHLO client.test", "STARTTLS", "tls:EHLO client.test"]
