@@ -21,7 +21,7 @@ use tls_pki::{builder, Pki, HOST};
 
 const WAIT: Duration = Duration::from_secs(40);
 
-fn sender(pki: &Pki, port: u16) -> Instance {
+fn sender(pki: &Pki, port: u16, extra: &str) -> Instance {
     Instance::builder()
         .mail_pipeline()
         .master_cf_line("smtp unix - - n - - smtp")
@@ -32,7 +32,7 @@ fn sender(pki: &Pki, port: u16) -> Instance {
              smtp_tls_secure_cert_match = {HOST}\nsmtp_tls_CAfile = {}\nsmtp_tls_loglevel = 2\n\
              smtp_tls_servername = {HOST}\n\
              smtp_tls_session_cache_database = lmdb:${{data_directory}}/smtp_scache\n\
-             maximal_backoff_time = 1s\nminimal_backoff_time = 1s\nqueue_run_delay = 1s\n",
+             maximal_backoff_time = 1s\nminimal_backoff_time = 1s\nqueue_run_delay = 1s\n{extra}",
             pki.file("ca.pem")
         ))
         .start()
@@ -54,7 +54,7 @@ fn secure_delivery_to_our_smtpd_and_the_session_resumes() {
     let pki = Pki::new();
     let rx = builder(&pki, "smtpd_tls_loglevel = 2\n", true).start();
     let port = rx.port("smtp");
-    let tx = sender(&pki, port);
+    let tx = sender(&pki, port, "");
     let msg = "From: sender@client.test\nSubject: tls\n\nhello\n";
     tx.sendmail(&["-f", "sender@client.test", "one@relay.example"], msg)
         .assert_ok();
@@ -80,4 +80,40 @@ fn secure_delivery_to_our_smtpd_and_the_session_resumes() {
         .then_some(())
     });
     assert!(ok.is_some(), "receiver:\n{}", rx.log());
+}
+
+#[test]
+fn policy_table_entry_for_the_next_hop_decides() {
+    let pki = Pki::new();
+    let rx = builder(&pki, "", false).start();
+    let port = rx.port("smtp");
+    let msg = "From: sender@client.test\nSubject: tls\n\nhello\n";
+    for (matches, ok) in [("mx.example.com", true), ("other.example", false)] {
+        let tx = sender(
+            &pki,
+            port,
+            &format!(
+                "smtp_tls_security_level = may\n\
+                 smtp_tls_policy_maps = inline:{{{{ [127.0.0.1]:{port} = secure match={matches} }}}}\n"
+            ),
+        );
+        tx.sendmail(&["-f", "sender@client.test", "u@relay.example"], msg)
+            .assert_ok();
+        let l = sent(&tx, "u@relay.example");
+        if ok {
+            assert!(l.contains("status=sent (250 "), "{l}\n{}", tx.log());
+            assert!(tx.log().contains("Verified TLS connection established"));
+        } else {
+            assert!(
+                l.contains("dsn=4.7.5, status=deferred (Server certificate not verified)"),
+                "{l}\n{}",
+                tx.log()
+            );
+            assert!(
+                tx.log().contains("num=62:hostname mismatch"),
+                "{}",
+                tx.log()
+            );
+        }
+    }
 }
