@@ -199,3 +199,33 @@ fn debian_postfix_delivers_with_tls_verify() {
     let log = wait_log(&inst, "status=sent");
     assert!(log.contains("to=<user@relay.example>"), "{log}");
 }
+
+/// TLS_CHANGES 1999/04/10: the key is read before the chroot and the
+/// privilege drop, so a chrooted smtpd serves TLS with a key only root
+/// can read, and reaches tlsmgr inside the jail.
+#[test]
+fn y1999_04_10_chrooted_smtpd_with_a_root_only_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let pki = Pki::new();
+    for k in ["rsa.key", "ec.key"] {
+        std::fs::set_permissions(pki.file(k), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let inst = builder(&pki, "smtpd_tls_loglevel = 2\n", true)
+        .master_cf_line("127.0.0.1:{port:smtpj} inet n - y - - smtpd -o max_use=1")
+        .start();
+    let connect = format!("127.0.0.1:{}", inst.port("smtpj"));
+    let ca = pki.file("ca.pem");
+    let args = ["-CAfile", ca.as_str(), "-connect", connect.as_str()];
+    let (first, second) = resume(&inst, &args, "EHLO client.example\nQUIT\n");
+    assert!(first.contains("Verify return code: 0 (ok)"), "{first}");
+    assert!(
+        second.contains("Reused, TLSv1.3"),
+        "{second}\n{}",
+        inst.log()
+    );
+    let log = inst.log();
+    assert!(
+        !log.contains("problem talking to server private/tlsmgr"),
+        "{log}"
+    );
+}
