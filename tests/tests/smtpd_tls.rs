@@ -265,6 +265,7 @@ fn y2003_06_17_stalled_handshake_is_dropped() {
     assert!(closed >= Duration::from_secs(2), "dropped after {closed:?}");
     assert!(c.closed_within(Duration::from_secs(20)));
     let log = wait_log(&inst, "SSL_accept error from unknown[127.0.0.1]");
+    assert!(log.contains("starttls=0/1"), "{log}");
     assert!(
         log.contains("lost connection after STARTTLS from unknown[127.0.0.1]"),
         "{log}"

@@ -212,6 +212,12 @@ impl Session<'_, '_> {
     /// transaction (RFC 3207 section 4.2).
     pub(crate) fn upgrade(&mut self) -> Result<Outcome, ChatError> {
         let r = self.start_tls();
+        if !matches!(r, Ok(Outcome::Continue)) {
+            // The command failed after all: `starttls=0/1` as Postfix.
+            if let Some(c) = self.counts.iter_mut().find(|c| c.0 == "starttls") {
+                c.1 = c.1.saturating_sub(1);
+            }
+        }
         self.helo = None;
         self.esmtp = false;
         self.abort_tx();
