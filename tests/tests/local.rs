@@ -109,6 +109,17 @@ fn deliver(
     (id.as_str().to_string(), reply)
 }
 
+/// Build the lmdb table of aliases(5) file `aliases` with postalias.
+fn postalias(inst: &Instance, aliases: &Path) {
+    let st = Command::new(inst.bin().join("postalias"))
+        .arg("-c")
+        .arg(inst.config_dir())
+        .arg(format!("lmdb:{}", aliases.display()))
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
 macro_rules! need_root {
     () => {
         if !is_root() {
@@ -229,13 +240,7 @@ fn alias_to_two_users_and_a_command() {
     )
     .unwrap();
     let s = start(&format!("alias_maps = lmdb:{}\n", aliases.display()));
-    let st = Command::new(s.inst.bin().join("postalias"))
-        .arg("-c")
-        .arg(s.inst.config_dir())
-        .arg(format!("lmdb:{}", aliases.display()))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    postalias(&s.inst, &aliases);
     let (id, reply) = deliver(
         &s.inst,
         "sender@example.org",
@@ -293,17 +298,11 @@ fn new_aliases_are_used_by_the_very_next_delivery() {
     let dir = tempfile::tempdir().unwrap();
     let aliases = dir.path().join("aliases");
     let s = start(&format!("alias_maps = lmdb:{}\n", aliases.display()));
-    let postalias = |text: &str| {
+    let rebuild = |text: &str| {
         std::fs::write(&aliases, text).unwrap();
-        let st = Command::new(s.inst.bin().join("postalias"))
-            .arg("-c")
-            .arg(s.inst.config_dir())
-            .arg(format!("lmdb:{}", aliases.display()))
-            .status()
-            .unwrap();
-        assert!(st.success());
+        postalias(&s.inst, &aliases);
     };
-    postalias("old: postern-t-al1\n");
+    rebuild("old: postern-t-al1\n");
     let (_, reply) = deliver(
         &s.inst,
         "sender@example.org",
@@ -315,7 +314,7 @@ fn new_aliases_are_used_by_the_very_next_delivery() {
         .wait_for_log("orig_to=<old@test.example>", Duration::from_secs(20));
     // The same local process serves the next request: it must see the
     // new table at once.
-    postalias("old: postern-t-al1\nnew: postern-t-al1\n");
+    rebuild("old: postern-t-al1\nnew: postern-t-al1\n");
     let (id, reply) = deliver(
         &s.inst,
         "sender@example.org",

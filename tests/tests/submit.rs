@@ -195,19 +195,7 @@ fn postdrop_refuses_a_broken_stream_and_leaves_nothing() {
 
 #[test]
 fn pickup_passes_maildrop_files_to_cleanup() {
-    let inst = Instance::builder()
-        .master_cf_line("pickup unix n - n 60 1 pickup")
-        .master_cf_line("cleanup unix n - n - 0 cleanup")
-        .main_cf("myhostname = test.example\nmydestination = $myhostname, localhost\n")
-        .start();
-    // Let pickup be ready so postdrop's wake-up reaches it (the 60 s
-    // timer would catch up anyway).
-    wait_until(WAIT, || {
-        inst.queue_dir()
-            .join("public/pickup")
-            .exists()
-            .then_some(())
-    });
+    let inst = pickup_instance("");
     let (code, _, err) = sendmail(
         &inst,
         &["-oi", "bob@example.com"],
@@ -241,7 +229,8 @@ fn pickup_passes_maildrop_files_to_cleanup() {
 }
 
 /// An instance with pickup and cleanup (no qmgr: messages stay in
-/// `incoming`), ready for postdrop's wake-up.
+/// `incoming`), with pickup ready so that postdrop's wake-up reaches it
+/// (the 60 s timer would catch up anyway).
 fn pickup_instance(extra: &str) -> Instance {
     let inst = Instance::builder()
         .master_cf_line("pickup unix n - n 60 1 pickup")
@@ -281,11 +270,16 @@ fn sendmail_with_5000_recipients_is_queued() {
     assert!(!log.contains("will try again"), "{log}");
 }
 
-/// Wait until `n` files are in `incoming` and return them.
+/// Wait until `n` complete files are in `incoming` (cleanup creates a
+/// file there when its session starts) and return them.
 fn wait_incoming(inst: &Instance, n: usize) -> Vec<QueueId> {
+    let q = qdir(inst);
     wait_until(WAIT, || {
         let inc = ids(inst, queue::INCOMING);
-        (inc.len() == n).then_some(inc)
+        let complete = inc
+            .iter()
+            .all(|id| QueueFile::open_readonly(&q, queue::INCOMING, id).is_ok());
+        (inc.len() == n && complete).then_some(inc)
     })
     .unwrap_or_else(|| panic!("{n} messages did not reach incoming\n{}", inst.log()))
 }
