@@ -541,7 +541,14 @@ fn may_handshake_failure_retries_in_plain_text_mandatory_defers() {
         l.contains("dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)"),
         "{l}"
     );
-    // Once the message is minimal_backoff_time (1s) old, may goes plain.
+    // The first attempt (the message went straight to the active queue)
+    // defers; once it waited minimal_backoff_time (1s) before an
+    // attempt, may goes plain on a new connection.
+    let first = wait_status(&inst, "u@may.test", "status=deferred");
+    assert!(
+        first.contains("dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)"),
+        "{first}"
+    );
     wait_status(&inst, "u@may.test", "status=sent");
     assert!(
         inst.log()

@@ -25,8 +25,9 @@
 //!
 //!   Each new connection runs STARTTLS as its TLS policy says
 //!   ([`crate::tls_policy`], [`crate::starttls`]); a `may` handshake
-//!   failure for mail queued at least `minimal_backoff_time` connects
-//!   again to the same server in plain text. Connection caching
+//!   failure for mail that waited at least `minimal_backoff_time` between
+//!   arrival and this attempt's move into the active queue connects again
+//!   to the same server in plain text. Connection caching
 //!   (scache) is used only for connections whose TLS level is `none`:
 //!   a TLS session cannot be handed to scache, and a plain session must
 //!   not stand in for one where TLS is wanted.
@@ -51,7 +52,7 @@ use crate::targets::{self, Lookups, Target};
 use crate::tls_policy::{Policy, TlsClient};
 use crate::xact::{transaction, Message};
 use deliver::{Delivery, Dsn};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tls::SecurityLevel;
 use util::msg_warn;
 
@@ -217,7 +218,11 @@ impl Agent {
                 }
             }
         };
-        let age = SystemTime::now()
+        // Postfix's measure: how long the message waited before this
+        // delivery attempt took it into the active queue.
+        let age = d
+            .request()
+            .active
             .duration_since(d.request().arrival)
             .unwrap_or(Duration::ZERO);
         for (target, path) in targets {

@@ -23,7 +23,8 @@
 //!     handshake by the engine, so no session is cached) defers with
 //!     `4.7.5 Server certificate not verified`; any other handshake
 //!     failure with `4.7.5 Cannot start TLS: handshake failure`, except
-//!     at level `may` for mail queued at least `minimal_backoff_time`:
+//!     at level `may` for mail that waited at least `minimal_backoff_time`
+//!     before this attempt (arrival to the move into the active queue):
 //!     then [`Outcome::RetryPlain`] asks the caller to connect again to
 //!     the same server without TLS, as Postfix does.
 //!
@@ -152,7 +153,8 @@ pub fn props(
 }
 
 /// Run STARTTLS on `s` (greeting and EHLO done) under `pol` (see the
-/// module description). `age` is how long the message has been queued;
+/// module description). `age` is how long the message waited before
+/// this attempt (arrival to active queue);
 /// `nexthop_domain` is the next hop's domain (or host) for name checks,
 /// `nexthop_key` the request's next hop (part of the session cache key).
 pub fn start(
