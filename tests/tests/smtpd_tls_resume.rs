@@ -229,3 +229,89 @@ fn y1999_04_10_chrooted_smtpd_with_a_root_only_key() {
         "{log}"
     );
 }
+
+/// The TLS comments of the Received: header, the TLS log line and the
+/// protocol are the same as Debian's Postfix writes for the same client
+/// (swaks with a client certificate, RSA server certificate).
+#[test]
+fn received_header_and_log_match_debian_postfix() {
+    let Some(user) = testkit::test_user("tlsdeb") else {
+        eprintln!("skipped: delivery to a local user needs root");
+        return;
+    };
+    if !testkit::DebianPostfix::available() {
+        eprintln!("skipped: Debian's Postfix or root missing");
+        return;
+    }
+    let pki = Pki::new();
+    let tls_cf = format!(
+        "smtpd_tls_security_level = may\nsmtpd_tls_cert_file = {}\n\
+         smtpd_tls_key_file = {}\nsmtpd_tls_CAfile = {}\nsmtpd_tls_ask_ccert = yes\n\
+         smtpd_tls_received_header = yes\nsmtpd_tls_loglevel = 1\n\
+         smtpd_peername_lookup = no\nmyhostname = {HOST}\n",
+        pki.file("rsa.pem"),
+        pki.file("rsa.key"),
+        pki.file("ca.pem"),
+    );
+    let deb = testkit::DebianPostfix::start(&format!(
+        "{tls_cf}smtpd_client_restrictions = check_client_access static:HOLD\n\
+         mynetworks = 127.0.0.0/8\n"
+    ));
+    let inst = Instance::builder()
+        .master_cf_line("127.0.0.1:{port:smtp} inet n - n - - smtpd")
+        .mail_pipeline()
+        .main_cf(&format!(
+            "compatibility_level = 3.6\n{tls_cf}mydestination = $myhostname\n\
+             alias_maps =\nhome_mailbox = Maildir/\nmynetworks = 127.0.0.0/8\n"
+        ))
+        .start();
+    let to = format!("{}@{HOST}", user.name);
+    let (cert, key) = (pki.file("client.pem"), pki.file("client.key"));
+    for port in [deb.port(), inst.port("smtp")] {
+        let server = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new("swaks");
+        cmd.args([
+            "--server",
+            &server,
+            "--from",
+            "a@client.example",
+            "--to",
+            &to,
+        ])
+        .args(["--helo", "client.example", "--tls", "--tls-cert", &cert])
+        .args(["--tls-key", &key, "--timeout", "20"]);
+        run(cmd, WAIT).assert_ok();
+    }
+    // Debian's copy is on hold; its queue ID is in the log.
+    let line = deb.wait_for_log(": client=unknown[127.0.0.1]", WAIT);
+    let id = line
+        .split(": client=")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap();
+    let mut cmd = Command::new("postcat");
+    let cfg = deb.config_dir().display().to_string();
+    cmd.args(["-c", &cfg, "-h", "-q", id]);
+    let theirs = run(cmd, WAIT);
+    let ok = testkit::wait_until(WAIT, || (user.maildir_count() >= 1).then_some(()));
+    assert!(ok.is_some(), "not delivered:\n{}", inst.log());
+    let ours = user.maildir_text();
+    let tls_part = |text: &str| -> String {
+        let start = text.find("Received: from").expect("Received:");
+        let rest = &text[start..];
+        let end = rest.find(" id ").expect("id");
+        rest[..end].to_string()
+    };
+    assert_eq!(tls_part(&ours), tls_part(&theirs.stdout), "{theirs}");
+    let summary = |log: &str| -> String {
+        let l = log
+            .lines()
+            .find(|l| l.contains("TLS connection established from"))
+            .expect("summary line")
+            .to_string();
+        l.split("]: ").skip(1).collect::<Vec<_>>().join("]: ")
+    };
+    assert_eq!(summary(&inst.log()), summary(&deb.log()));
+}

@@ -226,12 +226,18 @@ impl Session<'_, '_> {
 }
 
 /// The TLS comment lines of the `Received:` header (without the leading
-/// tab): `(using ... )` and the client-certificate comment.
+/// tab): `(using ... )` and the client-certificate comment. As Postfix,
+/// the client signature (when the client presented a certificate) goes
+/// on its own continuation line after the server's.
 pub fn received_lines(info: &tls::TlsInfo, requested: bool) -> Vec<String> {
-    vec![
-        tls::log::received_using(info),
-        tls::log::received_client_cert(info, requested),
-    ]
+    let using = tls::log::received_using(info);
+    let using = match using.find(" client-signature ") {
+        Some(i) if !using[..i].ends_with('\t') => {
+            format!("{}\n\t{}", &using[..i], &using[i..])
+        }
+        _ => using,
+    };
+    vec![using, tls::log::received_client_cert(info, requested)]
 }
 
 #[cfg(test)]
@@ -240,6 +246,30 @@ mod tests {
 
     fn cfg(text: &str) -> Config {
         Config::from_text(std::path::Path::new("/nonexistent"), text).unwrap()
+    }
+
+    #[test]
+    fn client_signature_gets_its_own_line() {
+        let info = tls::TlsInfo {
+            protocol: "TLSv1.3".into(),
+            cipher: "TLS_AES_256_GCM_SHA384".into(),
+            cipher_usebits: 256,
+            cipher_algbits: 256,
+            kex: Some("X25519".into()),
+            server_signature: Some("RSA-PSS (2048 bits)".into()),
+            server_digest: Some("SHA256".into()),
+            client_signature: Some("RSA-PSS (2048 bits)".into()),
+            client_digest: Some("SHA256".into()),
+            ..Default::default()
+        };
+        let l = received_lines(&info, false);
+        assert_eq!(
+            l[0],
+            "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)\n\
+             \t key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256\n\
+             \t client-signature RSA-PSS (2048 bits) client-digest SHA256)"
+        );
+        assert_eq!(l[1], "(No client certificate requested)");
     }
 
     #[test]
