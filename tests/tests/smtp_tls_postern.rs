@@ -9,7 +9,9 @@
 //!   handshake, the second resumes the session; both sides say so
 //!   (`Verified TLS connection established to`, `Reusing old session`
 //!   on the client, `... established from` and `Reusing old session`
-//!   on the server at loglevel 2).
+//!   on the server at loglevel 2). The sender runs scache(8), yet the
+//!   second delivery makes a new connection: TLS connections are not
+//!   cached.
 //!
 //!   Run: `cargo build --workspace` then
 //!   `cargo test -p systest --test smtp_tls_postern`.
@@ -26,6 +28,7 @@ fn sender(pki: &Pki, port: u16, extra: &str) -> Instance {
         .mail_pipeline()
         .master_cf_line("smtp unix - - n - - smtp")
         .master_cf_line("tlsmgr unix - - n 1000? 1 tlsmgr")
+        .master_cf_line("scache unix - - n - 1 scache")
         .main_cf(&format!(
             "myhostname = client.test\nmydestination = localhost\ninet_protocols = ipv4\n\
              relayhost = [127.0.0.1]:{port}\nsmtp_tls_security_level = secure\n\
@@ -69,6 +72,8 @@ fn secure_delivery_to_our_smtpd_and_the_session_resumes() {
         "Verified TLS connection established to 127.0.0.1[127.0.0.1]:{port}: TLSv1.3 with cipher"
     );
     assert_eq!(log.matches(&summary).count(), 2, "{log}");
+    // scache runs, but a TLS connection is never handed to it.
+    assert!(!log.contains("conn_use="), "{log}");
     assert!(
         log.contains(&format!("127.0.0.1[127.0.0.1]:{port}: Reusing old session")),
         "{log}"
