@@ -59,17 +59,18 @@ fn server_ctx(dir: &Path) -> ServerContext {
     ServerContext::init(&p).unwrap()
 }
 
-fn client(dir: &Path, level: &str) -> TlsClient {
+fn client(dir: &Path, level: &str, proto: Proto) -> TlsClient {
+    let x = proto.name();
     let cfg = Config::from_text(
         Path::new("/nonexistent"),
         &format!(
-            "smtp_tls_security_level = {level}\nsmtp_tls_CAfile = {}\nsmtp_starttls_timeout = 20s\n",
+            "{x}_tls_security_level = {level}\n{x}_tls_CAfile = {}\n{x}_starttls_timeout = 20s\n",
             dir.join("c.pem").display()
         ),
     )
     .unwrap();
-    let mut c = TlsClient::from_config(&cfg, Proto::Smtp);
-    let p = TlsClientParams::from_config(&cfg, "smtp").unwrap();
+    let mut c = TlsClient::from_config(&cfg, proto);
+    let p = TlsClientParams::from_config(&cfg, x).unwrap();
     c.ctx = Some(Arc::new(tls::ClientContext::init(&p).unwrap()));
     c
 }
@@ -85,15 +86,36 @@ enum Script {
     Refuse,
 }
 
+/// A server socket that can be read through a second handle.
+trait Dup: tls::engine::Transport + Send + 'static {
+    fn dup(&self) -> Self;
+}
+
+impl Dup for TcpStream {
+    fn dup(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+}
+
+impl Dup for UnixStream {
+    fn dup(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+}
+
 /// Run one scripted server connection; returns the commands it saw
 /// (after TLS prefixed with `tls:`).
-fn serve(l: TcpListener, ctx: ServerContext, script: Script) -> Arc<Mutex<Vec<String>>> {
+fn serve<S: Dup>(
+    accept: impl FnOnce() -> S + Send + 'static,
+    ctx: ServerContext,
+    script: Script,
+) -> Arc<Mutex<Vec<String>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = Arc::clone(&seen);
     std::thread::spawn(move || {
-        let (mut sock, _) = l.accept().unwrap();
+        let mut sock = accept();
         sock.write_all(b"220 mx.example.com ESMTP\r\n").unwrap();
-        let mut r = BufReader::new(sock.try_clone().unwrap());
+        let mut r = BufReader::new(sock.dup());
         let mut line = String::new();
         r.read_line(&mut line).unwrap();
         s2.lock().unwrap().push(line.trim_end().to_string());
@@ -159,8 +181,12 @@ fn run(script: Script, level: &str) -> (Outcome, Session, Vec<String>) {
     cert(dir.path());
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let seen = serve(l, server_ctx(dir.path()), script);
-    let tc = client(dir.path(), level);
+    let seen = serve(
+        move || l.accept().unwrap().0,
+        server_ctx(dir.path()),
+        script,
+    );
+    let tc = client(dir.path(), level, Proto::Smtp);
     let cfg =
         Config::from_text(Path::new("/nonexistent"), "smtp_helo_name = client.test\n").unwrap();
     let p = Params::from_config(&cfg, Proto::Smtp);
@@ -238,4 +264,35 @@ fn refused_starttls_defers_mandatory_with_the_reply() {
     }
     let (out, s, _) = run(Script::Refuse, "may");
     assert!(matches!(out, Outcome::Proceed) && !s.tls_on);
+}
+
+#[test]
+fn lmtp_over_a_unix_socket_starts_tls_and_says_lhlo_again() {
+    let dir = tempfile::tempdir().unwrap();
+    cert(dir.path());
+    let (mine, theirs) = UnixStream::pair().unwrap();
+    let seen = serve(move || theirs, server_ctx(dir.path()), Script::Inject);
+    let tc = client(dir.path(), "encrypt", Proto::Lmtp);
+    let cfg =
+        Config::from_text(Path::new("/nonexistent"), "lmtp_lhlo_name = client.test\n").unwrap();
+    let p = Params::from_config(&cfg, Proto::Lmtp);
+    let mut s = Session::new(Box::new(mine), Proto::Lmtp, "lmtp.sock", "lmtp.sock", None);
+    s.handshake(&p).unwrap();
+    let pol = tc.policy("lmtp.sock", "lmtp.sock", "lmtp.sock").unwrap();
+    assert_eq!(pol.level, SecurityLevel::Encrypt);
+    let out = start(
+        &tc,
+        &pol,
+        &mut s,
+        &p,
+        Duration::ZERO,
+        "lmtp.sock",
+        "lmtp.sock",
+    );
+    assert!(matches!(out, Outcome::Proceed), "{out:?}");
+    assert!(s.tls_on && s.features.pipelining);
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        vec!["LHLO client.test", "STARTTLS", "tls:LHLO client.test"]
+    );
 }
