@@ -255,7 +255,11 @@ pub fn start(
         Ok(None) => Outcome::Proceed,
         Ok(Some(r)) => {
             s.broken = true;
-            Outcome::Fail(s.said(&r, Stage::Helo("EHLO")))
+            let verb = match s.proto {
+                crate::params::Proto::Lmtp => "LHLO",
+                crate::params::Proto::Smtp => "EHLO",
+            };
+            Outcome::Fail(s.said(&r, Stage::Helo(verb)))
         }
         Err(d) => Outcome::Fail(d),
     }

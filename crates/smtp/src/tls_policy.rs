@@ -299,7 +299,11 @@ impl TlsClient {
             if m.is_empty() {
                 return Err("client TLS configuration problem".into());
             }
-            if let Some(v) = self.policy_lookup(m, nexthop)? {
+            let found = self.policy_lookup(m, nexthop).map_err(|e| {
+                msg_warn!("{}: table lookup problem for {nexthop}: {e}", m.title());
+                "client TLS configuration problem".to_string()
+            })?;
+            if let Some(v) = found {
                 let mut words = v.split_whitespace();
                 let lv = words.next().unwrap_or("");
                 level = SecurityLevel::parse(lv).map_err(|e| {
