@@ -35,6 +35,9 @@ pub trait Transport: Read + Write + Debug + Send {
     /// Give up the socket for the connection cache; `None` when this
     /// transport cannot be cached (TLS).
     fn into_fd(self: Box<Self>) -> Option<OwnedFd>;
+    /// End the layer above the socket before it is closed (TLS:
+    /// close_notify), waiting at most `t`. Plain sockets do nothing.
+    fn shutdown(&mut self, _t: Duration) {}
 }
 
 fn nonzero(t: Duration) -> Option<Duration> {

@@ -482,6 +482,9 @@ impl Session {
         if self.command("QUIT", t).is_ok() && !p.skip_quit_response {
             let _ = self.read_reply(t);
         }
+        if let Some(io) = self.io.as_mut() {
+            io.shutdown(t.min(Duration::from_secs(5)));
+        }
         self.broken = true;
     }
 }

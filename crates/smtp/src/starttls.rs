@@ -29,7 +29,9 @@
 //!     the same server without TLS, as Postfix does.
 //!
 //!   [`TlsTransport`] is the TLS stream as a session
-//!   [`crate::conn::Transport`]; it cannot be handed to scache.
+//!   [`crate::conn::Transport`]; it cannot be handed to scache, and after
+//!   QUIT it sends close_notify (waiting at most 5 seconds, or
+//!   `smtp_quit_timeout` if shorter, for the server's).
 //!
 //! SEE ALSO
 //!   RFC 3207; postconf(5) smtp_tls_security_level, smtp_starttls_timeout,
@@ -52,31 +54,40 @@ use util::msg_info;
 /// A TLS stream under a session.
 #[derive(Debug)]
 pub struct TlsTransport<S: tls::engine::Transport + Debug> {
-    tls: TlsStream<S>,
+    /// `None` once shut down.
+    tls: Option<TlsStream<S>>,
     timeout: Cell<Duration>,
 }
 
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "TLS connection closed")
+}
+
 impl<S: tls::engine::Transport + Debug> TlsTransport<S> {
-    /// What the handshake negotiated.
-    pub fn info(&self) -> &tls::TlsInfo {
-        self.tls.info()
+    /// What the handshake negotiated (`None` after the shutdown).
+    pub fn info(&self) -> Option<&tls::TlsInfo> {
+        self.tls.as_ref().map(TlsStream::info)
     }
 }
 
 impl<S: tls::engine::Transport + Debug> Read for TlsTransport<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.tls.set_timeout(Some(self.timeout.get()));
-        self.tls.read(buf)
+        let t = self.timeout.get();
+        let tls = self.tls.as_mut().ok_or_else(closed)?;
+        tls.set_timeout(Some(t));
+        tls.read(buf)
     }
 }
 
 impl<S: tls::engine::Transport + Debug> Write for TlsTransport<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tls.set_timeout(Some(self.timeout.get()));
-        self.tls.write(buf)
+        let t = self.timeout.get();
+        let tls = self.tls.as_mut().ok_or_else(closed)?;
+        tls.set_timeout(Some(t));
+        tls.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.tls.flush()
+        self.tls.as_mut().ok_or_else(closed)?.flush()
     }
 }
 
@@ -87,6 +98,13 @@ impl<S: tls::engine::Transport + Debug + Send> Transport for TlsTransport<S> {
     }
     fn into_fd(self: Box<Self>) -> Option<OwnedFd> {
         None
+    }
+    /// Send close_notify after QUIT (and wait up to `t` for the
+    /// server's), as a TLS client should.
+    fn shutdown(&mut self, t: Duration) {
+        if let Some(tls) = self.tls.take() {
+            drop(tls.stop(t));
+        }
     }
 }
 
@@ -223,14 +241,14 @@ pub fn start(
         let started: Result<Box<dyn Transport>, TlsError> = if tcp {
             client_start(&ctx, TcpStream::from(fd), &props).map(|tls| {
                 Box::new(TlsTransport {
-                    tls,
+                    tls: Some(tls),
                     timeout: Cell::new(t),
                 }) as Box<dyn Transport>
             })
         } else {
             client_start(&ctx, UnixStream::from(fd), &props).map(|tls| {
                 Box::new(TlsTransport {
-                    tls,
+                    tls: Some(tls),
                     timeout: Cell::new(t),
                 }) as Box<dyn Transport>
             })
