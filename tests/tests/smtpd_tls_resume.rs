@@ -315,3 +315,26 @@ fn received_header_and_log_match_debian_postfix() {
     };
     assert_eq!(summary(&inst.log()), summary(&deb.log()));
 }
+
+/// `openssl s_client -reconnect`: five more connections resume the
+/// first session, each served by a new smtpd process (max_use=1). TLS
+/// 1.2 only: with TLS 1.3 s_client reconnects before the server's
+/// ticket arrives (TLS 1.3 resumption is tested with -sess_out above).
+#[test]
+fn s_client_reconnect_resumes_across_processes() {
+    let pki = Pki::new();
+    let inst = resumption_instance(&pki, "smtpd_tls_loglevel = 2\n");
+    let connect = format!("127.0.0.1:{}", inst.port("smtp1"));
+    for proto in ["-tls1_2"] {
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_client", "-connect", &connect, "-starttls", "smtp"])
+            .args(["-reconnect", proto]);
+        let r = testkit::run::run_with_input(cmd, b"", WAIT);
+        let out = format!("{}{}", r.stdout, r.stderr);
+        assert_eq!(out.matches("Reused, TLSv1.").count(), 5, "{proto}: {out}");
+    }
+    let mut pids = pids_logging(&inst, "Reusing old session");
+    pids.sort();
+    pids.dedup();
+    assert_eq!(pids.len(), 5, "{}", inst.log());
+}
