@@ -325,14 +325,12 @@ fn s_client_reconnect_resumes_across_processes() {
     let pki = Pki::new();
     let inst = resumption_instance(&pki, "smtpd_tls_loglevel = 2\n");
     let connect = format!("127.0.0.1:{}", inst.port("smtp1"));
-    for proto in ["-tls1_2"] {
-        let mut cmd = Command::new("openssl");
-        cmd.args(["s_client", "-connect", &connect, "-starttls", "smtp"])
-            .args(["-reconnect", proto]);
-        let r = testkit::run::run_with_input(cmd, b"", WAIT);
-        let out = format!("{}{}", r.stdout, r.stderr);
-        assert_eq!(out.matches("Reused, TLSv1.").count(), 5, "{proto}: {out}");
-    }
+    let mut cmd = Command::new("openssl");
+    cmd.args(["s_client", "-connect", &connect, "-starttls", "smtp"])
+        .args(["-reconnect", "-tls1_2"]);
+    let r = testkit::run::run_with_input(cmd, b"", WAIT);
+    let out = format!("{}{}", r.stdout, r.stderr);
+    assert_eq!(out.matches("Reused, TLSv1.2").count(), 5, "{out}");
     let mut pids = pids_logging(&inst, "Reusing old session");
     pids.sort();
     pids.dedup();
