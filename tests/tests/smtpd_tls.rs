@@ -458,3 +458,34 @@ fn check_ccert_access_acts_on_the_certificate_fingerprint() {
     let r = send("client2");
     assert!(r.success(), "{r}");
 }
+
+/// A 4 MB message over TLS arrives whole (reads and writes across many
+/// TLS records).
+#[test]
+fn large_message_over_tls() {
+    let pki = Pki::new();
+    let inst = start(&pki, "message_size_limit = 20000000\n");
+    let script = format!(
+        "import smtplib, ssl\n\
+         ctx = ssl.create_default_context(cafile='{ca}')\n\
+         ctx.check_hostname = False\n\
+         s = smtplib.SMTP('127.0.0.1', {port}, local_hostname='client.example')\n\
+         s.starttls(context=ctx)\n\
+         body = ''.join('line %07d %s\\r\\n' % (i, 'x' * 60) for i in range(55000))\n\
+         s.sendmail('big@client.example', ['user@relay.example'], 'Subject: big\\r\\n\\r\\n' + body)\n\
+         s.quit()\n",
+        ca = pki.file("ca.pem"),
+        port = inst.port("smtp"),
+    );
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", &script]);
+    run(cmd, WAIT).assert_ok();
+    let log = wait_log(&inst, "status=sent");
+    let size = log
+        .split("size=")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("size= in the log");
+    assert!(size > 4_000_000, "{log}");
+}
