@@ -489,3 +489,32 @@ fn large_message_over_tls() {
         .expect("size= in the log");
     assert!(size > 4_000_000, "{log}");
 }
+
+/// TLS_CHANGES 2001/08/09: after QUIT smtpd ends TLS with a close_notify
+/// exchange (Python's unwrap() succeeds only then).
+#[test]
+fn y2001_08_09_quit_ends_tls_with_close_notify() {
+    let pki = Pki::new();
+    let inst = start(&pki, "");
+    let script = format!(
+        "import socket, ssl\n\
+         s = socket.create_connection(('127.0.0.1', {port}))\n\
+         f = s.makefile('rb')\n\
+         f.readline()\n\
+         s.sendall(b'STARTTLS\\r\\n')\n\
+         f.readline()\n\
+         ctx = ssl.create_default_context(cafile='{ca}')\n\
+         t = ctx.wrap_socket(s, server_hostname='{HOST}')\n\
+         t.sendall(b'QUIT\\r\\n')\n\
+         print(t.recv(512).decode().strip())\n\
+         t.unwrap()\n\
+         print('clean shutdown')\n",
+        port = inst.port("smtp"),
+        ca = pki.file("ca.pem"),
+    );
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", &script]);
+    let r = run(cmd, WAIT);
+    r.assert_ok();
+    assert_eq!(r.stdout, "221 2.0.0 Bye\nclean shutdown\n", "{r}");
+}
