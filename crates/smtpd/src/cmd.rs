@@ -70,6 +70,7 @@ impl Session<'_, '_> {
             self.reply(&format!("250 {host}"));
             return Outcome::Continue;
         }
+        let auth = self.sasl_ehlo_lines();
         let st = &self.srv.settings;
         let mut kws: Vec<String> = Vec::new();
         let mut add = |kw: &str, text: String| {
@@ -92,6 +93,9 @@ impl Session<'_, '_> {
         add("etrn", "ETRN".into());
         if self.srv.tls.offered() && self.chat.tls_info().is_none() {
             add("starttls", "STARTTLS".into());
+        }
+        for a in auth {
+            add("auth", a);
         }
         add("enhancedstatuscodes", "ENHANCEDSTATUSCODES".into());
         add("8bitmime", "8BITMIME".into());
@@ -159,6 +163,7 @@ impl Session<'_, '_> {
             ..Tx::default()
         };
         let st = &self.srv.settings;
+        let mut auth_param = None;
         for (k, v) in &path.params {
             let v = v.as_deref();
             let bad = match (k.as_str(), v) {
@@ -201,7 +206,11 @@ impl Session<'_, '_> {
                     }
                     _ => Some("501 5.5.4 Bad ENVID parameter syntax".into()),
                 },
-                ("AUTH", Some(_)) => None,
+                ("AUTH", Some(a)) => {
+                    auth_param = Some(a.to_string());
+                    None
+                }
+                ("AUTH", None) => Some(unsupported(k, v)),
                 _ => Some(unsupported(k, v)),
             };
             if let Some(r) = bad {
@@ -210,6 +219,10 @@ impl Session<'_, '_> {
             }
         }
         let limit = st.message_size_limit;
+        if let Some(r) = self.sasl_mail_param(auth_param.as_deref()) {
+            self.reply(&r);
+            return Outcome::Continue;
+        }
         if self.non_ascii_needs_utf8(&tx.sender, tx.smtputf8) {
             return Outcome::Continue;
         }
@@ -347,6 +360,7 @@ impl Session<'_, '_> {
     /// Open the cleanup session for the current transaction if not yet
     /// open; on failure reply 451 and return false.
     pub(crate) fn open_cleanup(&mut self) -> bool {
+        let sasl = self.sasl_log();
         let Some(tx) = self.tx.as_mut() else {
             return false;
         };
@@ -356,7 +370,7 @@ impl Session<'_, '_> {
         match self.srv.cleanup.open() {
             Ok(c) => {
                 let id = c.queue_id().to_string();
-                msg_info!("{id}: client={}", self.peer.namaddr);
+                msg_info!("{id}: client={}{}", self.peer.namaddr, sasl);
                 tx.queue_id = Some(id);
                 tx.cleanup = Some(c);
                 true

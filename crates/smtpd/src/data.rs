@@ -89,6 +89,10 @@ impl Session<'_, '_> {
         let protocol = self.received_protocol();
         let protocol_name = self.protocol();
         let date = self.srv.clock.now();
+        let auth_line = match (&self.sasl.username, self.srv.sasl.auth_header) {
+            (Some(u), true) => Some(format!("(Authenticated sender: {u})")),
+            _ => None,
+        };
         let st = &self.srv.settings;
         let Some(tx) = self.tx.as_mut() else {
             return Err("503 5.5.1 Error: need MAIL command".into());
@@ -113,7 +117,10 @@ impl Session<'_, '_> {
             tls: match (self.srv.tls.received_header, self.chat.tls_info()) {
                 (true, Some(i)) => crate::starttls::received_lines(i, self.srv.tls.ask_ccert),
                 _ => Vec::new(),
-            },
+            }
+            .into_iter()
+            .chain(auth_line)
+            .collect(),
             date: &date,
         }));
         let hold = tx.fx.actions.iter().any(|a| a.0 == "HOLD");

@@ -18,7 +18,8 @@
 //!   parameter syntax; [`check`] the restrictions; [`peer`] the client
 //!   and its DNS names; [`dns`] the resolver; [`cleanup`] the hand-off to
 //!   the cleanup service; [`settings`] the parameters; [`starttls`] the
-//!   TLS policy (STARTTLS, wrapper mode, client certificates).
+//!   TLS policy (STARTTLS, wrapper mode, client certificates); [`sasl`]
+//!   SMTP AUTH through a Dovecot auth server.
 //!
 //! SEE ALSO
 //!   smtpd(8), access(5), postconf(5), doc/PIPELINE.md.
@@ -33,6 +34,7 @@ pub mod data;
 pub mod dns;
 pub mod peer;
 pub mod received;
+pub mod sasl;
 pub mod session;
 pub mod settings;
 pub mod starttls;

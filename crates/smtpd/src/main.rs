@@ -34,6 +34,8 @@ fn init(ctx: &Context) -> smtpd::Server {
     let allowed = smtpd::starttls::allowed(&ctx.config, server.stand_alone);
     server.tls = smtpd::starttls::TlsPolicy::from_config(&ctx.config, allowed)
         .unwrap_or_else(|e| msg_fatal!("{e}"));
+    server.sasl =
+        smtpd::sasl::SaslPolicy::from_config(&ctx.config).unwrap_or_else(|e| msg_fatal!("{e}"));
     server
 }
 

@@ -55,6 +55,8 @@ pub struct Server {
     pub tls: crate::starttls::TlsPolicy,
     /// The master.cf service name (for log lines).
     pub service: String,
+    /// SMTP AUTH (off by default).
+    pub sasl: crate::sasl::SaslPolicy,
 }
 
 impl std::fmt::Debug for Server {
@@ -100,6 +102,7 @@ impl Server {
             forbidden_tables,
             tls: crate::starttls::TlsPolicy::default(),
             service: "smtpd".into(),
+            sasl: crate::sasl::SaslPolicy::default(),
         }
     }
 }
@@ -150,12 +153,13 @@ pub struct Session<'c, 's> {
     pub(crate) unauth_pipelining: bool,
     pub(crate) bare_lf: BareNewline,
     pub(crate) data_bytes: Option<u64>,
+    pub(crate) sasl: crate::sasl::SaslState,
 }
 
 /// Postfix's command table order (for the disconnect line).
 const COMMANDS: &[&str] = &[
-    "helo", "ehlo", "starttls", "mail", "rcpt", "data", "bdat", "rset", "noop", "vrfy", "etrn",
-    "quit", "unknown",
+    "helo", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "bdat", "rset", "noop", "vrfy",
+    "etrn", "quit", "unknown",
 ];
 
 /// Serve one client on `conn`: the whole session, with its log lines.
@@ -190,6 +194,7 @@ pub fn serve(srv: &mut Server, conn: &mut dyn Conn, peer: Peer) {
         unauth_pipelining: false,
         bare_lf,
         data_bytes: None,
+        sasl: crate::sasl::SaslState::default(),
     };
     msg_info!("connect from {}", s.peer.namaddr);
     s.run();
@@ -219,6 +224,7 @@ impl Session<'_, '_> {
             size: self.tx.as_ref().map_or(0, |t| t.size),
             unauth_pipelining: self.unauth_pipelining,
             tls: self.chat.tls_info().cloned(),
+            sasl_username: self.sasl.username.clone(),
         }
     }
 
@@ -226,7 +232,12 @@ impl Session<'_, '_> {
     pub(crate) fn protocol(&self) -> String {
         let base = if self.esmtp { "ESMTP" } else { "SMTP" };
         let tls = if self.chat_is_tls() { "S" } else { "" };
-        format!("{base}{tls}")
+        let auth = if self.esmtp && self.sasl.username.is_some() {
+            "A"
+        } else {
+            ""
+        };
+        format!("{base}{tls}{auth}")
     }
 
     fn chat_is_tls(&self) -> bool {
@@ -328,7 +339,10 @@ impl Session<'_, '_> {
         loop {
             let step = match std::mem::replace(&mut first, Ok(Outcome::Continue)) {
                 Ok(Outcome::Continue) => match self.step() {
-                    Ok(Outcome::UpgradeTls) => self.upgrade(),
+                    Ok(Outcome::UpgradeTls) => {
+                        self.sasl_reset();
+                        self.upgrade()
+                    }
                     other => other,
                 },
                 done => done,
@@ -575,6 +589,7 @@ impl Session<'_, '_> {
                 Outcome::Close
             }
             "starttls" => self.starttls_cmd(rest),
+            "auth" => return self.auth_cmd(rest),
             _ => {
                 self.reply("500 5.5.2 Error: command not recognized");
                 self.errors += 1;

@@ -42,6 +42,7 @@ pub mod access;
 pub mod address;
 pub mod ccert;
 pub mod lists;
+pub mod login;
 pub mod policy;
 pub mod restrict;
 pub mod surrogate;
@@ -162,6 +163,8 @@ pub struct Facts {
     /// What TLS negotiated, when the session is encrypted (client
     /// certificate, fingerprints).
     pub tls: Option<tls::TlsInfo>,
+    /// The SASL login name, once AUTH succeeded.
+    pub sasl_username: Option<String>,
 }
 
 /// Side effects requested by access tables and policy servers.
@@ -231,6 +234,8 @@ pub struct Checks {
     pub(crate) relay_rcpt_maps: Option<Maps>,
     /// `relay_clientcerts` (for `permit_tls_clientcerts`).
     pub(crate) relay_ccerts: Option<Maps>,
+    /// `smtpd_sender_login_maps`.
+    pub(crate) sender_login_maps: Option<Maps>,
     pub(crate) interface_addrs: Vec<std::net::IpAddr>,
     pub(crate) reject_unlisted_recipient: bool,
     pub(crate) allow_untrusted_routing: bool,
@@ -337,6 +342,10 @@ impl Checks {
             virtual_mailbox_maps: open_maps("virtual_mailbox_maps", &get("virtual_mailbox_maps")),
             relay_rcpt_maps: open_maps("relay_recipient_maps", &get("relay_recipient_maps")),
             relay_ccerts: open_maps("relay_clientcerts", &get("relay_clientcerts")),
+            sender_login_maps: open_maps(
+                "smtpd_sender_login_maps",
+                &get("smtpd_sender_login_maps"),
+            ),
             interface_addrs: global::host::interface_networks()
                 .iter()
                 .map(|n| n.addr())

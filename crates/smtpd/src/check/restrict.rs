@@ -251,10 +251,14 @@ impl Checks {
             }
             "permit_tls_all_clientcerts" => Self::permit_all_clientcerts(f),
             "permit_tls_clientcerts" => self.permit_clientcerts(f),
-            "permit_sasl_authenticated"
-            | "reject_unlisted_sender"
-            | "reject_plaintext_session"
-            | "permit_inet_interfaces" => Decision::Dunno,
+            "permit_sasl_authenticated" => Self::permit_sasl(f),
+            "reject_sender_login_mismatch"
+            | "reject_authenticated_sender_login_mismatch"
+            | "reject_known_sender_login_mismatch"
+            | "reject_unauthenticated_sender_login_mismatch" => self.login_mismatch(&lname, f),
+            "reject_unlisted_sender" | "reject_plaintext_session" | "permit_inet_interfaces" => {
+                Decision::Dunno
+            }
             "check_client_access"
             | "check_helo_access"
             | "check_sender_access"
