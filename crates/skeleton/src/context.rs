@@ -145,6 +145,11 @@ pub fn start<S>(program: &str, hooks: Hooks<S>) -> Started<S> {
     util::msg::log_to_stderr(args.debug);
     util::msg::set_verbose(args.verbose);
     let mut config = Config::load(None).unwrap_or_else(|e| msg_fatal!("{e}"));
+    // The read-only parameters Postfix sets for every daemon, so that
+    // master.cf can say `-o syslog_name=postfix/$service_name`.
+    let service_name = args.service.clone().unwrap_or_else(|| program.to_string());
+    config.set_override("service_name", &service_name);
+    config.set_override("process_name", program);
     for (n, v) in &args.overrides {
         config.set_override(n, v);
     }
