@@ -70,6 +70,8 @@ def queue_files(queue):
 
 def drain(queue, tick, timeout=180):
     """Wait until the queue is empty, calling tick(seconds) meanwhile."""
+    if queue is None:
+        return True
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if queue_files(queue) == 0:
