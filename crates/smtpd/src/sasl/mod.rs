@@ -176,7 +176,7 @@ impl Session<'_, '_> {
     fn sasl_ready(&self) -> bool {
         let p = &self.srv.sasl;
         let tls = self.chat.tls_info().is_some();
-        p.enabled && (tls || (!p.auth_only && !self.srv.tls.enforced()))
+        p.enabled && !self.srv.stand_alone && (tls || (!p.auth_only && !self.srv.tls.enforced()))
     }
 
     /// The mechanisms allowed now (after the security options of the
@@ -251,7 +251,7 @@ impl Session<'_, '_> {
             self.reply("503 5.5.1 Error: authentication not enabled");
             return Ok(Outcome::Continue);
         }
-        if self.helo.is_none() {
+        if self.srv.settings.helo_required && self.helo.is_none() {
             self.reply("503 5.5.1 Error: send HELO/EHLO first");
             return Ok(Outcome::Continue);
         }
@@ -351,9 +351,7 @@ impl Session<'_, '_> {
     /// reply for a bad xtext value.
     pub(crate) fn sasl_mail_param(&mut self, value: Option<&str>) -> Option<String> {
         self.sasl.sender = None;
-        let Some(value) = value else {
-            return None;
-        };
+        let value = value?;
         if !self.srv.sasl.enabled || self.sasl.username.is_none() {
             return None;
         }
