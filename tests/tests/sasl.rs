@@ -272,8 +272,10 @@ fn python_smtplib_login_and_the_received_header() {
     assert!(text.contains(") with ESMTPSA id "), "{text}");
 }
 
+/// TLS_CHANGES 2001/08/20: smtpd_tls_auth_only offers and accepts AUTH
+/// only once TLS is active.
 #[test]
-fn tls_auth_only_hides_auth_before_starttls() {
+fn y2001_08_20_tls_auth_only_hides_auth_before_starttls() {
     let pki = Pki::new();
     let Some((inst, _d)) = start(&pki, "smtpd_tls_auth_only = yes\n") else {
         return;
@@ -448,4 +450,33 @@ fn y2000_07_27_no_auth_before_tls_at_level_encrypt() {
         "EHLO client.example\nQUIT\n",
     );
     assert!(out.contains("250-AUTH PLAIN LOGIN"), "{out}");
+}
+
+/// TLS_CHANGES 2003/09/09 (and 2003/07/07): in wrapper mode the session
+/// is encrypted from the start, so smtpd_sasl_tls_security_options
+/// applies: PLAIN, excluded on plain sessions, is offered and works.
+#[test]
+fn y2003_09_09_wrapper_mode_uses_the_tls_security_options() {
+    let pki = Pki::new();
+    let extra = "smtpd_sasl_security_options = noanonymous, noplaintext\n\
+                 smtpd_sasl_tls_security_options = noanonymous\n";
+    let Some((inst, _d)) = start(&pki, extra) else {
+        return;
+    };
+    let r = swaks(
+        &inst,
+        "smtps",
+        &[
+            "--tlsc",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "alice",
+            "--auth-password",
+            "secret",
+        ],
+    );
+    assert!(r.success(), "{r}\n{}", inst.log());
+    assert!(r.stdout.contains("250-AUTH PLAIN LOGIN"), "{r}");
+    wait_log(&inst, "sasl_method=PLAIN, sasl_username=alice");
 }

@@ -5,7 +5,8 @@
 //!   Postern keeps no passwords: with `smtpd_sasl_type = dovecot` every
 //!   AUTH command is relayed to a Dovecot auth server at
 //!   `smtpd_sasl_path`, which is either a UNIX-domain socket (relative
-//!   paths are taken from the queue directory, normally `private/auth`)
+//!   paths are taken from the queue directory, normally `private/auth`,
+//!   so that they also work in the chroot jail)
 //!   or `inet:host:port`.
 //!
 //!   The protocol (Dovecot auth-client protocol 1.x) is line based with
@@ -55,7 +56,7 @@ pub enum Step {
     Fail(String),
 }
 
-fn connect(path: &str, queue_dir: &str, timeout: Duration) -> Result<Box<dyn Stream>, String> {
+fn connect(path: &str, timeout: Duration) -> Result<Box<dyn Stream>, String> {
     if let Some(addr) = path.strip_prefix("inet:") {
         let s =
             std::net::TcpStream::connect(addr).map_err(|e| format!("connect to {path}: {e}"))?;
@@ -64,13 +65,10 @@ fn connect(path: &str, queue_dir: &str, timeout: Duration) -> Result<Box<dyn Str
         return Ok(Box::new(s));
     }
     let p = path.strip_prefix("unix:").unwrap_or(path);
-    let full = if p.starts_with('/') {
-        p.to_string()
-    } else {
-        format!("{queue_dir}/{p}")
-    };
-    let s = std::os::unix::net::UnixStream::connect(&full)
-        .map_err(|e| format!("connect to {full}: {e}"))?;
+    // A relative path is taken from the working directory, which is the
+    // queue directory (also inside the chroot jail).
+    let s = std::os::unix::net::UnixStream::connect(p)
+        .map_err(|e| format!("connect to {p}: {e}"))?;
     s.set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     Ok(Box::new(s))
@@ -78,11 +76,12 @@ fn connect(path: &str, queue_dir: &str, timeout: Duration) -> Result<Box<dyn Str
 
 impl Dovecot {
     /// Connect to `path` (`inet:host:port` or a socket path, relative to
-    /// `queue_dir`) and do the handshake. `timeout` bounds each read.
+    /// the queue directory, the daemon's working directory) and do the
+    /// handshake. `timeout` bounds each read.
     /// Errors: cannot connect, or the server is not a Dovecot auth server
     /// of major version 1.
-    pub fn connect(path: &str, queue_dir: &str, timeout: Duration) -> Result<Dovecot, String> {
-        let s = connect(path, queue_dir, timeout)?;
+    pub fn connect(path: &str, timeout: Duration) -> Result<Dovecot, String> {
+        let s = connect(path, timeout)?;
         let mut d = Dovecot {
             rd: BufReader::new(s),
             mechs: Vec::new(),
@@ -211,7 +210,7 @@ mod tests {
             assert!(got.contains("resp=AHUAcA=="));
             s.write_all(b"OK\t1\tuser=u\n").unwrap();
         });
-        let mut d = Dovecot::connect(sock.to_str().unwrap(), "/", Duration::from_secs(5)).unwrap();
+        let mut d = Dovecot::connect(sock.to_str().unwrap(), Duration::from_secs(5)).unwrap();
         assert_eq!(d.mechs.len(), 2);
         assert_eq!(d.mechs[0].flags, vec!["plaintext"]);
         let (_, step) = d

@@ -99,8 +99,6 @@ pub struct SaslPolicy {
     pub enabled: bool,
     /// `smtpd_sasl_path`.
     pub path: String,
-    /// `queue_directory` (relative socket paths start there).
-    pub queue_dir: String,
     /// `smtpd_sasl_security_options`.
     pub sec: SecOpts,
     /// `smtpd_sasl_tls_security_options`.
@@ -138,7 +136,6 @@ impl SaslPolicy {
         Ok(SaslPolicy {
             enabled,
             path: cfg.get("smtpd_sasl_path").map_err(e)?.trim().to_string(),
-            queue_dir: cfg.get("queue_directory").map_err(e)?,
             sec: SecOpts::parse(
                 "smtpd_sasl_security_options",
                 &cfg.get("smtpd_sasl_security_options").map_err(e)?,
@@ -185,7 +182,7 @@ impl Session<'_, '_> {
     fn sasl_mechs(&mut self) -> (Vec<String>, Vec<String>) {
         if self.sasl.conn.is_none() {
             let p = &self.srv.sasl;
-            match Dovecot::connect(&p.path, &p.queue_dir, p.timeout) {
+            match Dovecot::connect(&p.path, p.timeout) {
                 Ok(d) => self.sasl.conn = Some(d),
                 Err(e) => {
                     msg_warn!("SASL: {e}");
