@@ -282,6 +282,15 @@ impl Session<'_, '_> {
             return Ok(Outcome::Continue);
         };
         let mut step = conn.start(&mech, args.get(1).copied(), &rip, secured);
+        if step.is_err() {
+            // The auth server may have closed an idle connection: one
+            // new connection, one more try.
+            let p = &self.srv.sasl;
+            self.sasl.conn = Dovecot::connect(&p.path, p.timeout).ok();
+            if let Some(c) = self.sasl.conn.as_mut() {
+                step = c.start(&mech, args.get(1).copied(), &rip, secured);
+            }
+        }
         let mut id;
         let mut last_resp = String::new();
         loop {
