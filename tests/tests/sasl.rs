@@ -480,3 +480,83 @@ fn y2003_09_09_wrapper_mode_uses_the_tls_security_options() {
     assert!(r.stdout.contains("250-AUTH PLAIN LOGIN"), "{r}");
     wait_log(&inst, "sasl_method=PLAIN, sasl_username=alice");
 }
+
+/// A Postern instance whose smtp client relays through `port` on
+/// 127.0.0.1 with STARTTLS (level encrypt) and AUTH as `login`.
+fn relay_client(pki: &Pki, port: u16, login: &str, extra: &str) -> Instance {
+    Instance::builder()
+        .mail_pipeline()
+        .master_cf_line("smtp unix - - n - - smtp")
+        .main_cf(&format!(
+            "myhostname = client.test\nmydestination = localhost\ninet_protocols = ipv4\n\
+             relayhost = [127.0.0.1]:{port}\nsmtp_tls_security_level = encrypt\n\
+             smtp_tls_CAfile = {}\nsmtp_sasl_auth_enable = yes\n\
+             smtp_sasl_password_maps = inline:{{{{ [127.0.0.1]:{port} = {login} }}}}\n\
+             smtp_sasl_tls_security_options = noanonymous\n\
+             maximal_backoff_time = 1s\nminimal_backoff_time = 1s\nqueue_run_delay = 1s\n{extra}",
+            pki.file("ca.pem")
+        ))
+        .start()
+}
+
+/// The delivery status line for `rcpt` in `inst`'s log.
+fn status_line(inst: &Instance, rcpt: &str) -> String {
+    let needle = format!("to=<{rcpt}>, relay=");
+    wait_until(WAIT, || {
+        inst.log()
+            .lines()
+            .find(|l| l.contains(&needle) && l.contains("status="))
+            .map(String::from)
+    })
+    .unwrap_or_else(|| panic!("no status for {rcpt}:\n{}", inst.log()))
+}
+
+const MSG: &str = "From: alice@client.test\nSubject: relay\n\nhello\n";
+
+/// The everyday smarthost setup: relayhost [host]:587, STARTTLS, AUTH
+/// with the password map; the smarthost logs the login.
+#[test]
+fn client_relays_through_a_smarthost_with_starttls_and_auth() {
+    let pki = Pki::new();
+    let Some((rx, _d)) = start(&pki, "") else {
+        return;
+    };
+    let tx = relay_client(&pki, rx.port("submission"), "alice:secret", "");
+    tx.sendmail(&["-f", "alice@client.test", "u@relay.example"], MSG)
+        .assert_ok();
+    let l = status_line(&tx, "u@relay.example");
+    assert!(l.contains("status=sent (250 "), "{l}\n{}", tx.log());
+    wait_log(&rx, "sasl_method=PLAIN, sasl_username=alice");
+}
+
+/// A 535 from the smarthost defers (smtp_sasl_auth_soft_bounce = yes,
+/// the default) or bounces (no).
+#[test]
+fn client_auth_failure_defers_or_bounces() {
+    let pki = Pki::new();
+    let Some((rx, _d)) = start(&pki, "") else {
+        return;
+    };
+    let port = rx.port("submission");
+    let tx = relay_client(&pki, port, "alice:wrong", "");
+    tx.sendmail(&["-f", "alice@client.test", "u@relay.example"], MSG)
+        .assert_ok();
+    let l = status_line(&tx, "u@relay.example");
+    assert!(
+        l.contains("dsn=4.7.8, status=deferred (SASL authentication failed; server 127.0.0.1[127.0.0.1] said: 535 5.7.8 Error: authentication failed:"),
+        "{l}"
+    );
+    let tx = relay_client(
+        &pki,
+        port,
+        "alice:wrong",
+        "smtp_sasl_auth_soft_bounce = no\n",
+    );
+    tx.sendmail(&["-f", "alice@client.test", "u@relay.example"], MSG)
+        .assert_ok();
+    let l = status_line(&tx, "u@relay.example");
+    assert!(
+        l.contains("dsn=5.7.8, status=bounced (SASL authentication failed;"),
+        "{l}"
+    );
+}

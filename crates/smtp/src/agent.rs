@@ -69,6 +69,8 @@ pub struct Agent {
     pub cache: SessionCache,
     /// The TLS policy and engine.
     pub tls: TlsClient,
+    /// SMTP AUTH to the server (off by default).
+    pub sasl: crate::sasl::SaslClient,
 }
 
 /// Why a new session could not be used.
@@ -112,6 +114,7 @@ impl Agent {
             native: Native,
             cache: SessionCache::new(),
             tls,
+            sasl: crate::sasl::SaslClient::default(),
         }
     }
 
@@ -323,7 +326,13 @@ impl Agent {
             return Err(Opened::Failed(dsn, s.relay()));
         }
         match starttls::start(&self.tls, pol, &mut s, p, age, domain, nexthop) {
-            Outcome::Proceed => Ok(s),
+            Outcome::Proceed => match self.sasl.authenticate(&mut s, p, nexthop, domain) {
+                Ok(()) => Ok(s),
+                Err(dsn) => {
+                    s.quit(p);
+                    Err(Opened::Failed(dsn, s.relay()))
+                }
+            },
             Outcome::RetryPlain => Err(Opened::RetryPlain),
             Outcome::Fail(dsn) => {
                 s.quit(p);

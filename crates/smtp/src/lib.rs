@@ -44,6 +44,7 @@ pub mod mime;
 pub mod nexthop;
 pub mod params;
 pub mod reply;
+pub mod sasl;
 pub mod session;
 pub mod starttls;
 pub mod targets;
@@ -63,6 +64,7 @@ pub fn run(program: &str) -> ! {
         let p = params::Params::from_config(&ctx.config, proto);
         let mut a = agent::Agent::new(p);
         a.tls = tls_policy::TlsClient::from_config(&ctx.config, proto);
+        a.sasl = sasl::SaslClient::from_config(&ctx.config, proto);
         (AgentEnv::from_config(&ctx.config), a)
     })
     .post_init(|state, _ctx| {
