@@ -34,7 +34,7 @@ struct Dovecot {
 impl Dovecot {
     /// Start Dovecot with its auth socket at `socket`; `None` when it
     /// cannot run here (not installed, or not root).
-    fn start(socket: &Path) -> Option<Dovecot> {
+    fn start(socket: &Path, mechs: &str) -> Option<Dovecot> {
         if !Path::new("/usr/sbin/dovecot").exists() || !nix_is_root() {
             eprintln!("skipped: needs /usr/sbin/dovecot (dovecot-core) and root");
             return None;
@@ -50,7 +50,7 @@ impl Dovecot {
         let conf = format!(
             "protocols =\nbase_dir = {d}/run\nstate_dir = {d}/state\n\
              log_path = {d}/dovecot.log\nssl = no\ndisable_plaintext_auth = no\n\
-             auth_mechanisms = plain login\nauth_failure_delay = 0\n\
+             auth_mechanisms = {mechs}\nauth_failure_delay = 0\n\
              default_login_user = nobody\ndefault_internal_user = root\n\
              default_internal_group = root\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
@@ -104,6 +104,11 @@ const SUBMISSION: &str = "127.0.0.1:{port:submission} inet n - n - - smtpd \
 /// An instance with AUTH on (`extra` main.cf lines) and Dovecot beside
 /// it; `None` when Dovecot cannot run.
 fn start(pki: &Pki, extra: &str) -> Option<(Instance, Dovecot)> {
+    start_with(pki, extra, "plain login")
+}
+
+/// As [`start`], with Dovecot's `auth_mechanisms = mechs`.
+fn start_with(pki: &Pki, extra: &str, mechs: &str) -> Option<(Instance, Dovecot)> {
     let main = format!(
         "smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\n\
          smtpd_sasl_path = private/auth\n\
@@ -113,7 +118,7 @@ fn start(pki: &Pki, extra: &str) -> Option<(Instance, Dovecot)> {
     let mut inst = builder(pki, &main, false)
         .master_cf_line(SUBMISSION)
         .build();
-    let dovecot = Dovecot::start(&inst.queue_dir().join("private/auth"))?;
+    let dovecot = Dovecot::start(&inst.queue_dir().join("private/auth"), mechs)?;
     inst.start();
     Some((inst, dovecot))
 }
@@ -559,4 +564,27 @@ fn client_auth_failure_defers_or_bounces() {
         l.contains("dsn=5.7.8, status=bounced (SASL authentication failed;"),
         "{l}"
     );
+}
+
+/// A challenge-response mechanism: with the default
+/// smtp_sasl_security_options (noplaintext) on a plain-text session the
+/// client still authenticates, with CRAM-MD5.
+#[test]
+fn client_cram_md5_without_tls() {
+    let pki = Pki::new();
+    let Some((rx, _d)) = start_with(&pki, "", "plain login cram-md5") else {
+        return;
+    };
+    let port = rx.port("smtp");
+    let tx = relay_client(
+        &pki,
+        port,
+        "alice:secret",
+        "smtp_tls_security_level = none\nsmtp_sasl_tls_security_options = noanonymous, noplaintext\n",
+    );
+    tx.sendmail(&["-f", "alice@client.test", "u@relay.example"], MSG)
+        .assert_ok();
+    let l = status_line(&tx, "u@relay.example");
+    assert!(l.contains("status=sent (250 "), "{l}\n{}", tx.log());
+    wait_log(&rx, "sasl_method=CRAM-MD5, sasl_username=alice");
 }

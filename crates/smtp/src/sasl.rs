@@ -11,11 +11,13 @@
 //!   the next hop as configured (`[smtp.example.com]:587`), the next-hop
 //!   domain, the remote host name, and `[host]`.
 //!
-//!   Mechanisms: PLAIN (RFC 4616) and LOGIN. Both send the password
-//!   itself, so `smtp_sasl_security_options` (plain sessions) or
-//!   `smtp_sasl_tls_security_options` (TLS sessions) must not contain
-//!   `noplaintext` for them to be used. `smtp_sasl_mechanism_filter`
-//!   limits the server's list further.
+//!   Mechanisms, in order of preference: CRAM-MD5 (RFC 2195, with the
+//!   RustCrypto hmac and md-5 crates), PLAIN (RFC 4616) and LOGIN. PLAIN
+//!   and LOGIN send the password itself, so `smtp_sasl_security_options`
+//!   (plain sessions) or `smtp_sasl_tls_security_options` (TLS sessions)
+//!   must not contain `noplaintext` for them to be used; `nodictionary`
+//!   excludes CRAM-MD5. `smtp_sasl_mechanism_filter` limits the server's
+//!   list further.
 //!
 //!   Failures: no usable mechanism defers with `4.7.0 SASL
 //!   authentication failed; cannot authenticate to server H: no
@@ -25,8 +27,8 @@
 //!   A server that offers no AUTH is used without authentication.
 //!
 //! BUGS
-//!   No challenge-response mechanism yet (CRAM-MD5, SCRAM);
-//!   `smtp_sasl_tls_verified_security_options` is treated as the TLS one.
+//!   No SCRAM; `smtp_sasl_tls_verified_security_options` is not read
+//!   (a verified TLS session uses `smtp_sasl_tls_security_options`).
 use crate::params::Proto;
 use crate::session::{Session, Stage};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -45,6 +47,8 @@ pub struct SaslClient {
     filter: Vec<String>,
     plain_ok: bool,
     tls_plain_ok: bool,
+    dict_ok: bool,
+    tls_dict_ok: bool,
     soft_bounce: bool,
 }
 
@@ -56,10 +60,31 @@ impl std::fmt::Debug for SaslClient {
     }
 }
 
-fn allows_plaintext(opts: &str) -> bool {
+/// Whether the security option list `opts` lacks `word`.
+fn allows(opts: &str, word: &str) -> bool {
     !util::strings::split_list(opts)
         .iter()
-        .any(|o| o.eq_ignore_ascii_case("noplaintext"))
+        .any(|o| o.eq_ignore_ascii_case(word))
+}
+
+/// The CRAM-MD5 answer (RFC 2195) to the base64 `challenge`: `user`,
+/// a space and the hex HMAC-MD5 of the challenge keyed with `pass`.
+/// Errors: the challenge is not base64.
+pub fn cram_md5(user: &str, pass: &str, challenge: &str) -> Result<String, String> {
+    use hmac::{Hmac, Mac};
+    let c = B64
+        .decode(challenge.trim())
+        .map_err(|e| format!("bad CRAM-MD5 challenge: {e}"))?;
+    let mut mac = <Hmac<md5::Md5> as Mac>::new_from_slice(pass.as_bytes())
+        .map_err(|e| format!("CRAM-MD5 key: {e}"))?;
+    mac.update(&c);
+    let digest: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(B64.encode(format!("{user} {digest}")))
 }
 
 impl SaslClient {
@@ -93,8 +118,10 @@ impl SaslClient {
                 .into_iter()
                 .map(|m| m.to_ascii_uppercase())
                 .collect(),
-            plain_ok: allows_plaintext(&get("sasl_security_options")),
-            tls_plain_ok: allows_plaintext(&get("sasl_tls_security_options")),
+            plain_ok: allows(&get("sasl_security_options"), "noplaintext"),
+            tls_plain_ok: allows(&get("sasl_tls_security_options"), "noplaintext"),
+            dict_ok: allows(&get("sasl_security_options"), "nodictionary"),
+            tls_dict_ok: allows(&get("sasl_tls_security_options"), "nodictionary"),
             soft_bounce: cfg
                 .get_bool(&format!("{pre}_sasl_auth_soft_bounce"))
                 .unwrap_or(true),
@@ -136,17 +163,19 @@ impl SaslClient {
         let Some((user, pass)) = self.credentials(&keys) else {
             return Ok(());
         };
-        let plain_ok = if s.tls_on {
-            self.tls_plain_ok
+        let (plain_ok, dict_ok) = if s.tls_on {
+            (self.tls_plain_ok, self.tls_dict_ok)
         } else {
-            self.plain_ok
+            (self.plain_ok, self.dict_ok)
         };
         let usable = |m: &str| {
-            plain_ok
-                && s.features.auth.iter().any(|a| a == m)
+            let safe = if m == "CRAM-MD5" { dict_ok } else { plain_ok };
+            safe && s.features.auth.iter().any(|a| a == m)
                 && (self.filter.is_empty() || self.filter.iter().any(|f| f == m))
         };
-        let mech = ["PLAIN", "LOGIN"].into_iter().find(|m| usable(m));
+        let mech = ["CRAM-MD5", "PLAIN", "LOGIN"]
+            .into_iter()
+            .find(|m| usable(m));
         let Some(mech) = mech else {
             return Err(s.remote(
                 Dsn::new(
@@ -169,6 +198,21 @@ impl SaslClient {
         let mut r = if mech == "PLAIN" {
             let ir = B64.encode(format!("\0{user}\0{pass}"));
             exchange(s, &format!("AUTH PLAIN {ir}"))?
+        } else if mech == "CRAM-MD5" {
+            let r = exchange(s, "AUTH CRAM-MD5")?;
+            let challenge = r
+                .lines
+                .first()
+                .map(|l| l.get(4..).unwrap_or(""))
+                .unwrap_or("");
+            match (r.code, cram_md5(&user, &pass, challenge)) {
+                (334, Ok(answer)) => exchange(s, &answer)?,
+                (334, Err(e)) => {
+                    msg_warn!("{}: {e}", s.namaddr());
+                    r
+                }
+                _ => r,
+            }
         } else {
             let mut r = exchange(s, "AUTH LOGIN")?;
             for answer in [&user, &pass] {
@@ -197,5 +241,21 @@ impl SaslClient {
         }
         s.broken = true;
         Err(s.remote(d, Some(&r)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cram_md5_matches_rfc_2195() {
+        // The example of RFC 2195 section 2.
+        let challenge = B64.encode("<1896.697170952@postoffice.reston.mci.net>");
+        let answer = cram_md5("tim", "tanstaaftanstaaf", &challenge).unwrap();
+        assert_eq!(
+            B64.decode(answer).unwrap(),
+            b"tim b913a602c7eda7a495b4e6e7334d3890".to_vec()
+        );
     }
 }
