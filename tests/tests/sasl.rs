@@ -588,3 +588,22 @@ fn client_cram_md5_without_tls() {
     assert!(l.contains("status=sent (250 "), "{l}\n{}", tx.log());
     wait_log(&rx, "sasl_method=CRAM-MD5, sasl_username=alice");
 }
+
+/// TLS_CHANGES 2002/05/24 and 2002/05/25, client side: a server that
+/// offers AUTH only after STARTTLS, in both the `AUTH mech` and the old
+/// `AUTH=mech` form; the client authenticates with the list it got after
+/// the handshake.
+#[test]
+fn y2002_05_24_client_uses_the_mechanism_list_after_starttls() {
+    let pki = Pki::new();
+    let extra = "smtpd_tls_auth_only = yes\nbroken_sasl_auth_clients = yes\n";
+    let Some((rx, _d)) = start(&pki, extra) else {
+        return;
+    };
+    let tx = relay_client(&pki, rx.port("smtp"), "bob:hunter2", "");
+    tx.sendmail(&["-f", "bob@client.test", "u@relay.example"], MSG)
+        .assert_ok();
+    let l = status_line(&tx, "u@relay.example");
+    assert!(l.contains("status=sent (250 "), "{l}\n{}", tx.log());
+    wait_log(&rx, "sasl_method=PLAIN, sasl_username=bob");
+}
