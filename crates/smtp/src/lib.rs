@@ -22,6 +22,8 @@
 //!     features, and the in-place transport upgrade STARTTLS uses;
 //!   - [`tls_policy`], [`starttls`]: the TLS policy of a connection and
 //!     STARTTLS (issue 7);
+//!   - [`sasl`]: SMTP AUTH to the next hop (password maps, CRAM-MD5,
+//!     PLAIN, LOGIN);
 //!   - [`reply`]: reply parsing;
 //!   - [`xact`], [`body`], [`mime`]: MAIL/RCPT/DATA with PIPELINING,
 //!     the content, 8BITMIME downgrade;
