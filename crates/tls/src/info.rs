@@ -33,7 +33,7 @@ pub struct TlsInfo {
     pub cipher_algbits: i32,
     /// Key exchange: `X25519`, `ECDHE (P-256)`, `DHE (2048 bits)`.
     pub kex: Option<String>,
-    /// Server signature: `RSA-PSS (2048 bits)`, `ECDSA (P-256)`.
+    /// Server signature: `RSA-PSS (2048 bits)`, `ECDSA (prime256v1)`.
     pub server_signature: Option<String>,
     /// Server signature digest: `SHA256`.
     pub server_digest: Option<String>,
@@ -177,11 +177,13 @@ fn sig_desc(type_nid: Nid, key: Option<&PKeyRef<openssl::pkey::Public>>) -> Stri
     };
     let detail = key.and_then(|k| match k.id() {
         Id::RSA | Id::RSA_PSS | Id::DSA => Some(format!(" ({} bits)", k.bits())),
+        // Postfix names the signature key's curve by its OpenSSL short
+        // name (`ECDSA (prime256v1)`), unlike the key exchange's group.
         Id::EC => k
             .ec_key()
             .ok()
             .and_then(|e| e.group().curve_name())
-            .map(|n| format!(" ({})", nist_curve(n))),
+            .map(|n| format!(" ({})", n.short_name().unwrap_or("unknown"))),
         _ => None,
     });
     format!("{name}{}", detail.unwrap_or_default())

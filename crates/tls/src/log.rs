@@ -194,10 +194,10 @@ mod tests {
         assert!(summary(false, &c).starts_with(
             "Verified TLS connection established to mx.example.org[192.0.2.1]:25: TLSv1.3 with cipher"
         ));
-        c.client_signature = Some("ECDSA (P-256)".into());
+        c.client_signature = Some("ECDSA (prime256v1)".into());
         c.client_digest = Some("SHA256".into());
         assert!(
-            summary(false, &c).ends_with(" client-signature ECDSA (P-256) client-digest SHA256")
+            summary(false, &c).ends_with(" client-signature ECDSA (prime256v1) client-digest SHA256")
         );
         assert_eq!(
             setting_up(true, "h[1.2.3.4]"),

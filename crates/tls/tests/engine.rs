@@ -245,7 +245,7 @@ fn server_handshake_with_s_client_rsa_and_ecdsa() {
     assert_eq!(
         info.server_signature
             .as_deref()
-            .map(|s| s.starts_with("ECDSA (P-256)")),
+            .map(|s| s.starts_with("ECDSA (prime256v1)")),
         Some(true),
         "{info:?}"
     );
