@@ -607,3 +607,36 @@ fn y2002_05_24_client_uses_the_mechanism_list_after_starttls() {
     assert!(l.contains("status=sent (250 "), "{l}\n{}", tx.log());
     wait_log(&rx, "sasl_method=PLAIN, sasl_username=bob");
 }
+
+/// Interoperability: Postern's client relays through Debian's Postfix
+/// configured with Dovecot SASL, TLS-only AUTH and relaying for
+/// authenticated clients only.
+#[test]
+fn client_relays_through_debian_postfix_with_dovecot_sasl() {
+    use testkit::debian::DebianPostfix;
+    if !DebianPostfix::available() {
+        eprintln!("skipped: Debian's postfix is not installed (or not root)");
+        return;
+    }
+    let pki = Pki::new();
+    let rx = DebianPostfix::start(&format!(
+        "myhostname = mx.example.com\nrelay_domains = relay.example\n\
+         relay_transport = discard\ndefault_transport = discard\n\
+         smtpd_tls_security_level = may\nsmtpd_tls_cert_file = {}\nsmtpd_tls_key_file = {}\n\
+         smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\n\
+         smtpd_sasl_path = private/auth\nsmtpd_tls_auth_only = yes\n\
+         smtpd_relay_restrictions = permit_sasl_authenticated, reject\n",
+        pki.file("rsa.pem"),
+        pki.file("rsa.key"),
+    ));
+    let Some(_d) = Dovecot::start(&rx.dir().join("queue/private/auth"), "plain login") else {
+        return;
+    };
+    let tx = relay_client(&pki, rx.port(), "alice:secret", "");
+    tx.sendmail(&["-f", "alice@client.test", "u@relay.example"], MSG)
+        .assert_ok();
+    let l = status_line(&tx, "u@relay.example");
+    assert!(l.contains("status=sent (250 "), "{l}\n{}", tx.log());
+    let seen = rx.wait_for_log("sasl_username=alice", WAIT);
+    assert!(seen.contains("sasl_method=PLAIN"), "{seen}");
+}
