@@ -238,7 +238,8 @@ fn wrong_password_gets_535_and_a_warning() {
     );
     wait_log(
         &inst,
-        "warning: unknown[127.0.0.1]: SASL PLAIN authentication failed:",
+        "warning: unknown[127.0.0.1]: SASL PLAIN authentication failed: \
+         (reason unavailable), sasl_username=alice",
     );
 }
 
@@ -432,6 +433,11 @@ fn y2001_09_04_auth_without_tls_when_auth_only_is_off() {
     let mut c = inst.connect("smtp");
     c.read_line();
     assert!(c.cmd("HELO client.example").starts_with("250 "));
+    assert_eq!(
+        c.cmd("AUTH FOO"),
+        "535 5.7.8 Error: authentication failed: Invalid authentication mechanism"
+    );
+    assert_eq!(c.cmd("AUTH"), "501 5.5.4 Syntax: AUTH mechanism");
     assert_eq!(c.cmd("AUTH PLAIN"), "334 ");
     assert_eq!(c.cmd("*"), "501 5.7.0 Authentication aborted");
     assert_eq!(c.cmd("QUIT"), "221 2.0.0 Bye");

@@ -52,8 +52,9 @@ pub enum Step {
     Cont(String),
     /// Success: the authenticated user name.
     Ok(String),
-    /// Failure, with Dovecot's reason (may be empty).
-    Fail(String),
+    /// Failure, with Dovecot's reason and the user name it saw (either
+    /// may be empty).
+    Fail(String, String),
 }
 
 fn connect(path: &str, timeout: Duration) -> Result<Box<dyn Stream>, String> {
@@ -67,8 +68,8 @@ fn connect(path: &str, timeout: Duration) -> Result<Box<dyn Stream>, String> {
     let p = path.strip_prefix("unix:").unwrap_or(path);
     // A relative path is taken from the working directory, which is the
     // queue directory (also inside the chroot jail).
-    let s = std::os::unix::net::UnixStream::connect(p)
-        .map_err(|e| format!("connect to {p}: {e}"))?;
+    let s =
+        std::os::unix::net::UnixStream::connect(p).map_err(|e| format!("connect to {p}: {e}"))?;
     s.set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     Ok(Box::new(s))
@@ -180,7 +181,7 @@ impl Dovecot {
             return match f[0] {
                 "CONT" => Ok(Step::Cont(f.get(2).copied().unwrap_or("").to_string())),
                 "OK" => Ok(Step::Ok(param("user"))),
-                "FAIL" => Ok(Step::Fail(param("reason"))),
+                "FAIL" => Ok(Step::Fail(param("reason"), param("user"))),
                 other => Err(format!("unexpected authentication server reply: {other}")),
             };
         }

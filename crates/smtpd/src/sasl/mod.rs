@@ -20,7 +20,10 @@
 //!
 //!   Replies: `235 2.7.0 Authentication successful`, `334 challenge`,
 //!   `535 5.7.8 Error: authentication failed: reason` (logged as
-//!   `warning: host[addr]: SASL MECH authentication failed: reason`),
+//!   `warning: host[addr]: SASL MECH authentication failed: reason,
+//!   sasl_username=user`; also for a mechanism the server does not
+//!   know, reason `Invalid authentication mechanism`, as Postfix 3.7
+//!   with Dovecot answers),
 //!   `501 5.7.0 Authentication aborted`, `503 5.5.1 Error:
 //!   authentication not enabled`, `503 5.5.1 Error: already
 //!   authenticated`, `503 5.5.1 Error: MAIL transaction in progress`,
@@ -271,7 +274,7 @@ impl Session<'_, '_> {
             if all.contains(&mech) {
                 self.reply("504 5.5.4 Encryption required for requested authentication mechanism");
             } else {
-                self.reply("504 5.5.4 Unsupported authentication mechanism");
+                self.sasl_failed(&mech, "Invalid authentication mechanism", "");
             }
             return Ok(Outcome::Continue);
         }
@@ -292,7 +295,6 @@ impl Session<'_, '_> {
             }
         }
         let mut id;
-        let mut last_resp = String::new();
         loop {
             let s = match step {
                 Ok((i, s)) => {
@@ -313,21 +315,8 @@ impl Session<'_, '_> {
                     self.reply("235 2.7.0 Authentication successful");
                     return Ok(Outcome::Continue);
                 }
-                Step::Fail(reason) => {
-                    let reason = if reason.is_empty() {
-                        if last_resp.is_empty() {
-                            "authentication failure".to_string()
-                        } else {
-                            last_resp
-                        }
-                    } else {
-                        reason
-                    };
-                    msg_warn!(
-                        "{}: SASL {mech} authentication failed: {reason}",
-                        self.peer.namaddr
-                    );
-                    self.reply(&format!("535 5.7.8 Error: authentication failed: {reason}"));
+                Step::Fail(reason, user) => {
+                    self.sasl_failed(&mech, &reason, &user);
                     return Ok(Outcome::Continue);
                 }
                 Step::Cont(challenge) => {
@@ -337,6 +326,7 @@ impl Session<'_, '_> {
                     let (line, _) = self.chat.read_command(limit)?;
                     let resp = String::from_utf8_lossy(&line.bytes).trim().to_string();
                     if resp == "*" {
+                        msg_warn!("{}: SASL {mech} authentication aborted", self.peer.namaddr);
                         self.sasl.conn = None;
                         self.reply("501 5.7.0 Authentication aborted");
                         return Ok(Outcome::Continue);
@@ -345,11 +335,33 @@ impl Session<'_, '_> {
                         self.reply("454 4.7.0 Temporary authentication failure");
                         return Ok(Outcome::Continue);
                     };
-                    last_resp = challenge;
                     step = conn.respond(id, &resp).map(|s| (id, s));
                 }
             }
         }
+    }
+
+    /// Log and answer a failed AUTH as Postfix 3.7 does with Dovecot:
+    /// `warning: host[addr]: SASL MECH authentication failed: REASON,
+    /// sasl_username=USER` and `535 5.7.8 Error: authentication failed:
+    /// REASON`; an empty reason reads `(reason unavailable)`, an empty
+    /// user `(unavailable)`.
+    fn sasl_failed(&mut self, mech: &str, reason: &str, user: &str) {
+        let reason = if reason.is_empty() {
+            "(reason unavailable)"
+        } else {
+            reason
+        };
+        let user = if user.is_empty() {
+            "(unavailable)"
+        } else {
+            user
+        };
+        msg_warn!(
+            "{}: SASL {mech} authentication failed: {reason}, sasl_username={user}",
+            self.peer.namaddr
+        );
+        self.reply(&format!("535 5.7.8 Error: authentication failed: {reason}"));
     }
 
     /// The MAIL FROM `AUTH=` parameter (RFC 4954 5): remembered only
