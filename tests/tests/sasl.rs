@@ -646,3 +646,33 @@ fn client_relays_through_debian_postfix_with_dovecot_sasl() {
     let seen = rx.wait_for_log("sasl_username=alice", WAIT);
     assert!(seen.contains("sasl_method=PLAIN"), "{seen}");
 }
+
+/// smtpd_sasl_exceptions_networks hides AUTH from the listed clients;
+/// MAIL FROM's AUTH= of an authenticated client shows in the log.
+#[test]
+fn exceptions_networks_and_the_auth_mail_parameter() {
+    let pki = Pki::new();
+    let Some((inst, _d)) = start(&pki, "smtpd_sasl_exceptions_networks = 127.0.0.0/8\n") else {
+        return;
+    };
+    let lines = plain_ehlo(&inst, "smtp");
+    assert!(!lines.iter().any(|l| l.contains("AUTH")), "{lines:?}");
+    let mut c = inst.connect("smtp");
+    c.read_line();
+    assert!(c.cmd("HELO client.example").starts_with("250 "));
+    assert_eq!(
+        c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA=="),
+        "235 2.7.0 Authentication successful"
+    );
+    assert_eq!(
+        c.cmd("MAIL FROM:<alice@client.example> AUTH=alice+2Bx@client.example"),
+        "250 2.1.0 Ok"
+    );
+    assert_eq!(c.cmd("RCPT TO:<u@relay.example>"), "250 2.1.5 Ok");
+    wait_log(
+        &inst,
+        "client=unknown[127.0.0.1], sasl_method=PLAIN, sasl_username=alice, \
+         sasl_sender=alice+x@client.example",
+    );
+    assert_eq!(c.cmd("QUIT"), "221 2.0.0 Bye");
+}
