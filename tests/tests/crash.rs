@@ -79,7 +79,10 @@ fn no_acknowledged_message_is_lost_when_daemons_are_killed() {
     let killer = {
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64;
+            let seed = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64;
             let mut rng = Rng(seed | 1);
             let mut kills = 0usize;
             while !stop.load(Ordering::Relaxed) {
@@ -87,7 +90,12 @@ fn no_acknowledged_message_is_lost_when_daemons_are_killed() {
                 let service = VICTIMS[(rng.next() % VICTIMS.len() as u64) as usize];
                 let pids = service_pids(master, service);
                 if let Some(&pid) = pids.get((rng.next() as usize) % pids.len().max(1)) {
-                    if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).is_ok() {
+                    if nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    )
+                    .is_ok()
+                    {
                         kills += 1;
                     }
                 }
@@ -99,8 +107,13 @@ fn no_acknowledged_message_is_lost_when_daemons_are_killed() {
     let to = format!("{}@crash.test.example", user.name);
     let mut acknowledged = BTreeSet::new();
     for n in 0..MESSAGES {
-        let msg = format!("From: tester@crash.test.example\nTo: {to}\nSubject: crash-{n}\n\nmessage {n}\n");
-        if inst.sendmail(&["-f", "tester@crash.test.example", &to], &msg).success() {
+        let msg = format!(
+            "From: tester@crash.test.example\nTo: {to}\nSubject: crash-{n}\n\nmessage {n}\n"
+        );
+        if inst
+            .sendmail(&["-f", "tester@crash.test.example", &to], &msg)
+            .success()
+        {
             acknowledged.insert(n);
         }
     }
@@ -108,9 +121,18 @@ fn no_acknowledged_message_is_lost_when_daemons_are_killed() {
     std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::Relaxed);
     let kills = killer.join().unwrap();
-    eprintln!("{} of {MESSAGES} acknowledged; {kills} processes killed", acknowledged.len());
-    assert!(acknowledged.len() >= MESSAGES * 9 / 10, "sendmail failed too often");
-    assert!(kills >= 10, "the test killed too few daemons ({kills}) to prove anything");
+    eprintln!(
+        "{} of {MESSAGES} acknowledged; {kills} processes killed",
+        acknowledged.len()
+    );
+    assert!(
+        acknowledged.len() >= MESSAGES * 9 / 10,
+        "sendmail failed too often"
+    );
+    assert!(
+        kills >= 10,
+        "the test killed too few daemons ({kills}) to prove anything"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut last_flush = Instant::now();
@@ -136,7 +158,11 @@ fn no_acknowledged_message_is_lost_when_daemons_are_killed() {
     }
     let corrupt: Vec<_> = walk(&inst.queue_dir().join("corrupt"));
     assert!(corrupt.is_empty(), "files in corrupt: {corrupt:?}");
-    eprintln!("delivered {} files for {} messages", user.maildir_count(), acknowledged.len());
+    eprintln!(
+        "delivered {} files for {} messages",
+        user.maildir_count(),
+        acknowledged.len()
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

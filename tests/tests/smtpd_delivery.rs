@@ -30,20 +30,45 @@ fn smtp_source_2000_messages_reach_a_maildir() {
     let target = format!("127.0.0.1:{}", inst.port("smtp"));
     let rcpt = format!("{}@{HOST}", user.name);
     let out = Command::new("smtp-source")
-        .args(["-s", "10", "-m", "2000", "-l", "1000", "-f", "src@client.example", "-t", &rcpt, &target])
+        .args([
+            "-s",
+            "10",
+            "-m",
+            "2000",
+            "-l",
+            "1000",
+            "-f",
+            "src@client.example",
+            "-t",
+            &rcpt,
+            &target,
+        ])
         .output()
         .expect("run smtp-source (Debian's postfix package)");
-    assert!(out.status.success(), "smtp-source: {}", String::from_utf8_lossy(&out.stderr));
-    let done = wait_until(Duration::from_secs(180), || (user.maildir_count() >= 2000).then_some(()));
+    assert!(
+        out.status.success(),
+        "smtp-source: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = wait_until(Duration::from_secs(180), || {
+        (user.maildir_count() >= 2000).then_some(())
+    });
     assert!(
         done.is_some(),
         "only {} of 2000 messages delivered\n{}",
         user.maildir_count(),
         inst.run_program("postqueue", &["-p"], b"").stdout
     );
-    assert_eq!(user.maildir_count(), 2000, "no message is delivered twice without a crash");
+    assert_eq!(
+        user.maildir_count(),
+        2000,
+        "no message is delivered twice without a crash"
+    );
     let log = inst.log();
-    assert_eq!(log.matches("status=sent (delivered to maildir)").count(), 2000);
+    assert_eq!(
+        log.matches("status=sent (delivered to maildir)").count(),
+        2000
+    );
     assert!(!log.contains("panic"), "{log}");
 }
 
@@ -62,7 +87,11 @@ fn sendmail_bs_speaks_smtp_on_stdin() {
     let run = inst.run_program("sendmail", &["-bs"], dialogue.as_bytes());
     assert!(run.success(), "{run}");
     assert!(run.stdout.starts_with("220 "), "{}", run.stdout);
-    assert!(run.stdout.contains("250 2.0.0 Ok: queued as "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("250 2.0.0 Ok: queued as "),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("221 2.0.0 Bye"), "{}", run.stdout);
     let text = wait_until(Duration::from_secs(60), || {
         let t = user.maildir_text();
@@ -88,7 +117,9 @@ fn debian_postfix_relays_to_postern() {
         inst.port("smtp")
     ));
     let rcpt = format!("{}@{HOST}", user.name);
-    let msg = format!("From: someone@debian.test.example\nTo: {rcpt}\nSubject: relayed by Debian\n\nhello\n");
+    let msg = format!(
+        "From: someone@debian.test.example\nTo: {rcpt}\nSubject: relayed by Debian\n\nhello\n"
+    );
     let r = debian.sendmail(&["-f", "someone@debian.test.example", &rcpt], &msg);
     assert!(r.success(), "{r}");
     // Debian's smtp client logs Postern's reply to the end of DATA.
@@ -99,7 +130,16 @@ fn debian_postfix_relays_to_postern() {
         t.contains("Subject: relayed by Debian").then_some(t)
     })
     .unwrap_or_else(|| panic!("not delivered\n{}", inst.log()));
-    assert!(text.contains("Received: by debian.test.example (Postfix, from userid 0)"), "Debian's Received header: {text}");
-    assert!(text.contains("Received: from debian.test.example ("), "our Received header names Debian's EHLO: {text}");
-    assert!(text.contains(&format!("by {HOST} (Postfix) with ESMTP id")), "our Received header: {text}");
+    assert!(
+        text.contains("Received: by debian.test.example (Postfix, from userid 0)"),
+        "Debian's Received header: {text}"
+    );
+    assert!(
+        text.contains("Received: from debian.test.example ("),
+        "our Received header names Debian's EHLO: {text}"
+    );
+    assert!(
+        text.contains(&format!("by {HOST} (Postfix) with ESMTP id")),
+        "our Received header: {text}"
+    );
 }

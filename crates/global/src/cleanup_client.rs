@@ -355,11 +355,12 @@ impl CleanupSession {
         let t = cfg
             .get_time("ipc_timeout")
             .map_err(|e: ConfigError| CleanupError::Protocol(e.to_string()))?;
-        let path = if Path::new(CLEANUP_SOCKET).exists() || !Path::new(CLEANUP_SOCKET_PRIVATE).exists() {
-            CLEANUP_SOCKET
-        } else {
-            CLEANUP_SOCKET_PRIVATE
-        };
+        let path =
+            if Path::new(CLEANUP_SOCKET).exists() || !Path::new(CLEANUP_SOCKET_PRIVATE).exists() {
+                CLEANUP_SOCKET
+            } else {
+                CLEANUP_SOCKET_PRIVATE
+            };
         Self::open(Path::new(path), Duration::from_secs(t))
     }
 

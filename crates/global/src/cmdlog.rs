@@ -76,7 +76,11 @@ pub fn open_sink(cfg: &Config, program: &str) -> Result<(), SinkError> {
 /// `maillog_file_prefixes`, `syslog_facility`). A log file that cannot be
 /// opened is a warning: the command's own output still reaches the user.
 pub fn open(cfg: &Config) {
-    let program = msg::ident().rsplit('/').next().unwrap_or("postfix").to_string();
+    let program = msg::ident()
+        .rsplit('/')
+        .next()
+        .unwrap_or("postfix")
+        .to_string();
     if let Err(SinkError::File(e)) = open_sink(cfg, &program) {
         util::msg_warn!("{e}");
     }

@@ -96,7 +96,12 @@ impl Config {
 
     /// Build a configuration from an already parsed main.cf.
     pub fn from_main_cf(config_dir: PathBuf, main: MainCf) -> Config {
-        let mut cfg = Config { config_dir, main, overrides: BTreeMap::new(), host_defaults: BTreeMap::new() };
+        let mut cfg = Config {
+            config_dir,
+            main,
+            overrides: BTreeMap::new(),
+            host_defaults: BTreeMap::new(),
+        };
         cfg.compute_host_defaults();
         cfg
     }
@@ -113,7 +118,11 @@ impl Config {
         h.insert("process_id".to_string(), std::process::id().to_string());
         let pname = std::env::args()
             .next()
-            .and_then(|a| Path::new(&a).file_name().map(|f| f.to_string_lossy().into_owned()))
+            .and_then(|a| {
+                Path::new(&a)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+            })
             .unwrap_or_else(|| "postfix".to_string());
         h.insert("process_name".to_string(), pname);
         self.host_defaults = h;
@@ -161,7 +170,9 @@ impl Config {
             "mynetworks" => {
                 // A bad inet_interfaces trusts nothing; own_networks()
                 // reports it (postfix check, master, postconf).
-                let style = self.get("mynetworks_style").unwrap_or_else(|_| "subnet".into());
+                let style = self
+                    .get("mynetworks_style")
+                    .unwrap_or_else(|_| "subnet".into());
                 let protos = self.get("inet_protocols").unwrap_or_else(|_| "all".into());
                 let nets = self.own_networks().unwrap_or_default();
                 return Some(crate::host::default_mynetworks(&style, &nets, &protos));
@@ -196,7 +207,8 @@ impl Config {
         let list = self.get_list("inet_interfaces")?;
         let protos = self.get("inet_protocols")?;
         let nets = crate::host::interface_networks();
-        crate::host::own_networks(&list, &nets, &protos, &crate::host::resolve_host).map_err(ConfigError::Interfaces)
+        crate::host::own_networks(&list, &nets, &protos, &crate::host::resolve_host)
+            .map_err(ConfigError::Interfaces)
     }
 
     /// The unexpanded effective value of `name`: override, else main.cf,
@@ -236,7 +248,11 @@ impl Config {
         let raw = self.raw(name).unwrap_or_default();
         self.expand_text(&raw)
             .map(|e| e.value)
-            .map_err(|source| ConfigError::Expand { origin: self.origin(name), name: name.to_string(), source })
+            .map_err(|source| ConfigError::Expand {
+                origin: self.origin(name),
+                name: name.to_string(),
+                source,
+            })
     }
 
     /// A boolean parameter (`yes`/`no`).
@@ -248,7 +264,9 @@ impl Config {
     /// An integer parameter.
     pub fn get_int(&self, name: &str) -> Result<i64, ConfigError> {
         let v = self.get(name)?;
-        v.trim().parse::<i64>().map_err(|_| self.bad(name, "numerical", v))
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| self.bad(name, "numerical", v))
     }
 
     /// A time parameter, in seconds. A bare number uses the unit of the
@@ -268,7 +286,12 @@ impl Config {
     }
 
     fn bad(&self, name: &str, what: &'static str, value: String) -> ConfigError {
-        ConfigError::BadValue { origin: self.origin(name), what, name: name.to_string(), value }
+        ConfigError::BadValue {
+            origin: self.origin(name),
+            what,
+            name: name.to_string(),
+            value,
+        }
     }
 
     /// Every name Postfix knows: the static table, the host-dependent
@@ -278,7 +301,11 @@ impl Config {
         let mut names: BTreeSet<String> = params::table().keys().map(|s| s.to_string()).collect();
         names.extend(params::HOST_DEPENDENT.iter().map(|s| s.to_string()));
         for (svc, cmd) in services {
-            names.extend(params::transport_params(svc, cmd).into_iter().map(|(n, _)| n));
+            names.extend(
+                params::transport_params(svc, cmd)
+                    .into_iter()
+                    .map(|(n, _)| n),
+            );
         }
         names
     }
@@ -332,7 +359,9 @@ impl Config {
             if !seen.insert(s.name.clone()) || crate::params_doc::is_implemented(&s.name) {
                 continue;
             }
-            let Some(def) = self.default_raw(&s.name) else { continue };
+            let Some(def) = self.default_raw(&s.name) else {
+                continue;
+            };
             if def.split_whitespace().eq(s.value.split_whitespace()) {
                 continue;
             }
@@ -368,7 +397,10 @@ mod tests {
     #[test]
     fn defaults_expand() {
         let c = cfg("myhostname = mx.example.org\n");
-        assert_eq!(c.get("smtpd_banner").unwrap(), "mx.example.org ESMTP Postfix");
+        assert_eq!(
+            c.get("smtpd_banner").unwrap(),
+            "mx.example.org ESMTP Postfix"
+        );
         assert_eq!(c.get("mydomain").unwrap(), "example.org");
         assert_eq!(c.get("myorigin").unwrap(), "mx.example.org");
         assert_eq!(c.get("config_directory").unwrap(), "/cfg");
@@ -378,13 +410,17 @@ mod tests {
     fn overrides_can_reference_main_cf() {
         let mut c = cfg("mua_client_restrictions = permit_sasl_authenticated, reject\n");
         c.set_override("smtpd_client_restrictions", "$mua_client_restrictions");
-        assert_eq!(c.get_list("smtpd_client_restrictions").unwrap(), vec!["permit_sasl_authenticated", "reject"]);
+        assert_eq!(
+            c.get_list("smtpd_client_restrictions").unwrap(),
+            vec!["permit_sasl_authenticated", "reject"]
+        );
         assert!(c.unused(&[], &[]).is_empty());
     }
 
     #[test]
     fn typed_values() {
-        let c = cfg("max_idle = 2m\nmax_use = 7\nsmtpd_use_tls = yes\nmaximal_queue_lifetime = 3\n");
+        let c =
+            cfg("max_idle = 2m\nmax_use = 7\nsmtpd_use_tls = yes\nmaximal_queue_lifetime = 3\n");
         assert_eq!(c.get_time("max_idle").unwrap(), 120);
         assert_eq!(c.get_int("max_use").unwrap(), 7);
         assert!(c.get_bool("smtpd_use_tls").unwrap());
@@ -400,7 +436,11 @@ mod tests {
             "/cfg/main.cf, line 2: bad numerical configuration: max_use = lots"
         );
         let c = cfg("loop1 = $loop2\nloop2 = $loop1\n");
-        assert!(c.get("loop1").unwrap_err().to_string().contains("unreasonable macro call nesting"));
+        assert!(c
+            .get("loop1")
+            .unwrap_err()
+            .to_string()
+            .contains("unreasonable macro call nesting"));
     }
 
     #[test]
@@ -415,7 +455,10 @@ mod tests {
         let c = cfg("myhostname = a.example\nfoo = bar\nbaz = 1\nmy_list = x\nsmtpd_client_restrictions = $my_list\n");
         assert_eq!(
             c.unused(&[], &[]),
-            vec!["/cfg/main.cf, line 2: unused parameter: foo=bar", "/cfg/main.cf, line 3: unused parameter: baz=1"]
+            vec![
+                "/cfg/main.cf, line 2: unused parameter: foo=bar",
+                "/cfg/main.cf, line 3: unused parameter: baz=1"
+            ]
         );
         let services = vec![("relay".to_string(), "smtp".to_string())];
         let c = cfg("relay_destination_concurrency_limit = 5\n");
@@ -425,7 +468,8 @@ mod tests {
 
     #[test]
     fn unimplemented_settings_warn_once() {
-        let c = cfg("smtpd_milters = inet:localhost:1\nmail_owner = postfix\nmilter_protocol = 6\n");
+        let c =
+            cfg("smtpd_milters = inet:localhost:1\nmail_owner = postfix\nmilter_protocol = 6\n");
         let w = c.unimplemented();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("line 1: parameter smtpd_milters: not implemented"));

@@ -45,7 +45,10 @@ pub struct Expanded {
 /// parameter, or `None` when it is not defined.
 ///
 /// Errors: [`ExpandError`] for loops and unbalanced brackets.
-pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Expanded, ExpandError> {
+pub fn expand(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Expanded, ExpandError> {
     let mut out = Expanded::default();
     out.value = expand_rec(text, lookup, 0, &mut out.undefined)?;
     Ok(out)
@@ -149,14 +152,19 @@ fn expand_rec(
                     }
                 }
             }
-            let end = end.ok_or_else(|| ExpandError::Unbalanced { close, text: text.to_string() })?;
+            let end = end.ok_or_else(|| ExpandError::Unbalanced {
+                close,
+                text: text.to_string(),
+            })?;
             let inner: String = chars[i + 2..end].iter().collect();
             if inner.trim_start().starts_with('{') {
                 out.push_str(&relational(&inner, lookup, depth, undefined)?);
                 i = end + 1;
                 continue;
             }
-            let name_len = inner.find(|c: char| !is_name_char(c)).unwrap_or(inner.len());
+            let name_len = inner
+                .find(|c: char| !is_name_char(c))
+                .unwrap_or(inner.len());
             let name = &inner[..name_len];
             let rest = inner[name_len..].trim_start();
             let value = value_of(name, lookup, depth, undefined)?;
@@ -164,7 +172,12 @@ fn expand_rec(
             if let Some(alt) = rest.strip_prefix('?') {
                 let (when_set, when_unset) = split_alternatives(alt);
                 if set {
-                    out.push_str(&expand_rec(unbrace(when_set), lookup, depth + 1, undefined)?);
+                    out.push_str(&expand_rec(
+                        unbrace(when_set),
+                        lookup,
+                        depth + 1,
+                        undefined,
+                    )?);
                 } else if let Some(u) = when_unset {
                     out.push_str(&expand_rec(unbrace(u), lookup, depth + 1, undefined)?);
                 }
@@ -221,7 +234,8 @@ fn take_group(s: &str) -> Option<(&str, &str)> {
 
 /// Compare two compatibility levels (`0`, `1`, `3.6`, `3.6.1`) field by field.
 fn compare_levels(a: &str, b: &str) -> Option<std::cmp::Ordering> {
-    let parse = |s: &str| -> Option<Vec<u64>> { s.trim().split('.').map(|f| f.parse().ok()).collect() };
+    let parse =
+        |s: &str| -> Option<Vec<u64>> { s.trim().split('.').map(|f| f.parse().ok()).collect() };
     let (mut x, mut y) = (parse(a)?, parse(b)?);
     let n = x.len().max(y.len());
     x.resize(n, 0);
@@ -239,10 +253,15 @@ fn relational(
     undefined: &mut Vec<String>,
 ) -> Result<String, ExpandError> {
     use std::cmp::Ordering;
-    let bad = || ExpandError::Unbalanced { close: '}', text: inner.to_string() };
+    let bad = || ExpandError::Unbalanced {
+        close: '}',
+        text: inner.to_string(),
+    };
     let (lhs, rest) = take_group(inner).ok_or_else(bad)?;
     let rest = rest.trim_start();
-    let op_len = rest.find(|c: char| c.is_whitespace() || c == '{').unwrap_or(rest.len());
+    let op_len = rest
+        .find(|c: char| c.is_whitespace() || c == '{')
+        .unwrap_or(rest.len());
     let op = &rest[..op_len];
     let (rhs, rest) = take_group(&rest[op_len..]).ok_or_else(bad)?;
     let rest = rest.trim_start().strip_prefix('?').ok_or_else(bad)?;
@@ -315,7 +334,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn run(text: &str, vars: &[(&str, &str)]) -> Result<Expanded, ExpandError> {
-        let m: HashMap<String, String> = vars.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         expand(text, &|n| m.get(n).cloned())
     }
 
@@ -343,14 +365,32 @@ mod tests {
 
     #[test]
     fn relational_forms() {
-        let v = [("compatibility_level", "0"), ("lvl", "3.6"), ("sec", "dane")];
+        let v = [
+            ("compatibility_level", "0"),
+            ("lvl", "3.6"),
+            ("sec", "dane"),
+        ];
         let c = "${{$compatibility_level} <level {2} ? {subnet} : {host}}";
         assert_eq!(run(c, &v).unwrap().value, "subnet");
-        assert_eq!(run("${{$lvl} <level {2} ? {a} : {b}}", &v).unwrap().value, "b");
-        assert_eq!(run("${{$lvl} >=level {3.6} ? {yes}}", &v).unwrap().value, "yes");
+        assert_eq!(
+            run("${{$lvl} <level {2} ? {a} : {b}}", &v).unwrap().value,
+            "b"
+        );
+        assert_eq!(
+            run("${{$lvl} >=level {3.6} ? {yes}}", &v).unwrap().value,
+            "yes"
+        );
         assert_eq!(run("${{$lvl} <level {3.6} ? {yes}}", &v).unwrap().value, "");
-        assert_eq!(run("${{$sec} == {dane} ? {dane} : {may}}", &v).unwrap().value, "dane");
-        assert_eq!(run("${{$sec} != {dane} ? {x} : {y}}", &v).unwrap().value, "y");
+        assert_eq!(
+            run("${{$sec} == {dane} ? {dane} : {may}}", &v)
+                .unwrap()
+                .value,
+            "dane"
+        );
+        assert_eq!(
+            run("${{$sec} != {dane} ? {x} : {y}}", &v).unwrap().value,
+            "y"
+        );
         assert_eq!(run("${{10} < {9} ? {x} : {y}}", &v).unwrap().value, "y");
         assert!(run("${{a} ~~ {b} ? {x}}", &v).is_err());
     }
@@ -366,7 +406,10 @@ mod tests {
     fn loops_are_errors() {
         let v = [("a", "$b"), ("b", "${a}")];
         assert!(matches!(run("$a", &v), Err(ExpandError::Loop(_))));
-        assert!(matches!(run("${a", &v), Err(ExpandError::Unbalanced { .. })));
+        assert!(matches!(
+            run("${a", &v),
+            Err(ExpandError::Unbalanced { .. })
+        ));
     }
 
     #[test]

@@ -44,9 +44,13 @@ pub fn default_mydomain(myhostname: &str) -> String {
 /// The addresses and prefix lengths of this machine's interfaces.
 pub fn interface_networks() -> Vec<IpNet> {
     let mut out = Vec::new();
-    let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return out };
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return out;
+    };
     for ifa in addrs {
-        let (Some(addr), Some(mask)) = (ifa.address, ifa.netmask) else { continue };
+        let (Some(addr), Some(mask)) = (ifa.address, ifa.netmask) else {
+            continue;
+        };
         if let (Some(a), Some(m)) = (addr.as_sockaddr_in(), mask.as_sockaddr_in()) {
             let len = u32::from(m.ip()).count_ones() as u8;
             if let Ok(n) = Ipv4Net::new(a.ip(), len) {
@@ -94,24 +98,32 @@ pub fn own_networks(
         return Ok(nets.iter().filter(|n| wanted(&n.addr())).copied().collect());
     }
     if single == "loopback-only" {
-        return Ok(nets.iter().filter(|n| n.addr().is_loopback() && wanted(&n.addr())).copied().collect());
+        return Ok(nets
+            .iter()
+            .filter(|n| n.addr().is_loopback() && wanted(&n.addr()))
+            .copied()
+            .collect());
     }
     let mut out: Vec<IpNet> = Vec::new();
     for item in inet_interfaces {
-        let bare = item.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(item);
+        let bare = item
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(item);
         let addrs: Vec<IpAddr> = match bare.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) => resolve(bare).unwrap_or_default(),
         };
         let addrs: Vec<IpAddr> = addrs.into_iter().filter(|a| wanted(a)).collect();
         if addrs.is_empty() {
-            return Err(format!("config variable inet_interfaces: host not found: {item}"));
+            return Err(format!(
+                "config variable inet_interfaces: host not found: {item}"
+            ));
         }
         for a in addrs {
-            let net = nets
-                .iter()
-                .find(|n| n.addr() == a)
-                .ok_or_else(|| format!("parameter inet_interfaces: no local interface found for {a}"))?;
+            let net = nets.iter().find(|n| n.addr() == a).ok_or_else(|| {
+                format!("parameter inet_interfaces: no local interface found for {a}")
+            })?;
             if !out.contains(net) {
                 out.push(*net);
             }
@@ -143,7 +155,13 @@ pub fn default_mynetworks(style: &str, nets: &[IpNet], inet_protocols: &str) -> 
             ("host", IpNet::V6(x)) => IpNet::V6(Ipv6Net::new(x.addr(), 128).unwrap_or(*x)),
             ("class", IpNet::V4(x)) => {
                 let first = x.addr().octets()[0];
-                let len = if first < 128 { 8 } else if first < 192 { 16 } else { 24 };
+                let len = if first < 128 {
+                    8
+                } else if first < 192 {
+                    16
+                } else {
+                    24
+                };
                 IpNet::V4(Ipv4Net::new(x.addr(), len).map(|n| n.trunc()).unwrap_or(*x))
             }
             (_, other) => other.trunc(),
@@ -180,8 +198,14 @@ mod tests {
             default_mynetworks("subnet", &nets, "all"),
             "127.0.0.0/8 192.0.2.0/24 [::1]/128 [fe80::]/64"
         );
-        assert_eq!(default_mynetworks("host", &nets, "ipv4"), "127.0.0.1/32 192.0.2.10/32");
-        assert_eq!(default_mynetworks("class", &nets, "ipv4"), "127.0.0.0/8 192.0.2.0/24");
+        assert_eq!(
+            default_mynetworks("host", &nets, "ipv4"),
+            "127.0.0.1/32 192.0.2.10/32"
+        );
+        assert_eq!(
+            default_mynetworks("class", &nets, "ipv4"),
+            "127.0.0.0/8 192.0.2.0/24"
+        );
     }
 
     fn own(list: &[&str], protos: &str) -> Result<String, String> {
@@ -199,13 +223,25 @@ mod tests {
     #[test]
     fn networks_follow_inet_interfaces() {
         // The values Debian's Postfix 3.7 gives on a host with these addresses.
-        assert_eq!(own(&["loopback-only"], "all").unwrap(), "127.0.0.1/32 [::1]/128");
+        assert_eq!(
+            own(&["loopback-only"], "all").unwrap(),
+            "127.0.0.1/32 [::1]/128"
+        );
         assert_eq!(own(&["loopback-only"], "ipv4").unwrap(), "127.0.0.1/32");
-        assert_eq!(own(&["all"], "all").unwrap(), "127.0.0.1/32 192.0.2.2/32 [::1]/128 [fd00::2]/128");
+        assert_eq!(
+            own(&["all"], "all").unwrap(),
+            "127.0.0.1/32 192.0.2.2/32 [::1]/128 [fd00::2]/128"
+        );
         assert_eq!(own(&["127.0.0.1"], "all").unwrap(), "127.0.0.1/32");
         assert_eq!(own(&["localhost"], "all").unwrap(), "127.0.0.1/32");
-        assert_eq!(own(&["localhost", "127.0.0.1"], "all").unwrap(), "127.0.0.1/32");
-        assert_eq!(own(&["[::1]", "127.0.0.1"], "all").unwrap(), "127.0.0.1/32 [::1]/128");
+        assert_eq!(
+            own(&["localhost", "127.0.0.1"], "all").unwrap(),
+            "127.0.0.1/32"
+        );
+        assert_eq!(
+            own(&["[::1]", "127.0.0.1"], "all").unwrap(),
+            "127.0.0.1/32 [::1]/128"
+        );
         assert_eq!(own(&["fd00::2"], "all").unwrap(), "[fd00::2]/128");
         assert_eq!(own(&[], "all").unwrap(), "");
         assert_eq!(

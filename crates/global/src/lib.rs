@@ -12,8 +12,8 @@
 pub mod attr;
 pub mod cleanup_client;
 pub mod cmdlog;
-pub mod config;
 pub mod confcheck;
+pub mod config;
 pub mod date;
 pub mod expand;
 pub mod host;

@@ -91,7 +91,10 @@ pub fn logical_lines(text: &str) -> (Vec<(usize, String)>, Vec<(usize, String)>)
 pub fn parse(text: &str, path: &Path) -> Result<MainCf, SyntaxError> {
     let file = path.display().to_string();
     let (lines, orphans) = logical_lines(text);
-    let mut cf = MainCf { path: path.to_path_buf(), ..Default::default() };
+    let mut cf = MainCf {
+        path: path.to_path_buf(),
+        ..Default::default()
+    };
     for (lineno, t) in orphans {
         cf.warnings.push(format!(
             "{file}, line {lineno}: logical line must not start with whitespace: \"{t}\""
@@ -113,7 +116,11 @@ pub fn parse(text: &str, path: &Path) -> Result<MainCf, SyntaxError> {
                 reason: format!("missing attribute name: \"{line}\""),
             });
         }
-        cf.settings.push(Setting { name: name.to_string(), value: value.trim().to_string(), line: lineno });
+        cf.settings.push(Setting {
+            name: name.to_string(),
+            value: value.trim().to_string(),
+            line: lineno,
+        });
     }
     Ok(cf)
 }
@@ -124,10 +131,15 @@ pub fn parse(text: &str, path: &Path) -> Result<MainCf, SyntaxError> {
 pub fn read(path: &Path) -> Result<MainCf, SyntaxError> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&text, path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Ok(MainCf { path: path.to_path_buf(), ..Default::default() })
-        }
-        Err(e) => Err(SyntaxError { file: path.display().to_string(), line: 0, reason: format!("open: {e}") }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(MainCf {
+            path: path.to_path_buf(),
+            ..Default::default()
+        }),
+        Err(e) => Err(SyntaxError {
+            file: path.display().to_string(),
+            line: 0,
+            reason: format!("open: {e}"),
+        }),
     }
 }
 
@@ -140,7 +152,14 @@ mod tests {
         let text = "foo = a\n  b   c\n# comment\n   d\nbar=x # not a comment\n\nbaz =\n";
         let cf = parse(text, Path::new("main.cf")).unwrap();
         assert_eq!(cf.settings.len(), 3);
-        assert_eq!(cf.settings[0], Setting { name: "foo".into(), value: "a b   c d".into(), line: 1 });
+        assert_eq!(
+            cf.settings[0],
+            Setting {
+                name: "foo".into(),
+                value: "a b   c d".into(),
+                line: 1
+            }
+        );
         assert_eq!(cf.get("bar").unwrap().value, "x # not a comment");
         assert_eq!(cf.get("baz").unwrap().value, "");
     }

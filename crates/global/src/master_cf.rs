@@ -177,12 +177,17 @@ pub struct MasterCf {
 impl MasterCf {
     /// The entry for `service` of type `kind`, if any.
     pub fn find(&self, service: &str, kind: ServiceType) -> Option<&MasterEntry> {
-        self.entries.iter().find(|e| e.service == service && e.kind == kind)
+        self.entries
+            .iter()
+            .find(|e| e.service == service && e.kind == kind)
     }
 
     /// `(service, command)` pairs, for per-transport parameter names.
     pub fn services(&self) -> Vec<(String, String)> {
-        self.entries.iter().map(|e| (e.service.clone(), e.command.clone())).collect()
+        self.entries
+            .iter()
+            .map(|e| (e.service.clone(), e.command.clone()))
+            .collect()
     }
 
     /// Every `$name` referenced by the `-o` values (these count as used
@@ -241,7 +246,10 @@ fn parse_wakeup(value: &str) -> Result<Option<Wakeup>, String> {
     };
     match num.parse::<u32>() {
         Ok(0) => Ok(None),
-        Ok(seconds) => Ok(Some(Wakeup { seconds, conditional })),
+        Ok(seconds) => Ok(Some(Wakeup {
+            seconds,
+            conditional,
+        })),
         Err(_) => Err(format!("bad wakeup field value: \"{value}\"")),
     }
 }
@@ -264,12 +272,15 @@ pub fn parse_entry(line: &str, lineno: usize) -> Result<MasterEntry, String> {
     if tokens.len() < 8 {
         return Err(format!("missing command name field: \"{line}\""));
     }
-    let kind = ServiceType::parse(&tokens[1]).ok_or_else(|| format!("bad transport type: {}", tokens[1]))?;
+    let kind = ServiceType::parse(&tokens[1])
+        .ok_or_else(|| format!("bad transport type: {}", tokens[1]))?;
     let service = tokens[0].clone();
     if kind == ServiceType::Inet {
         crate::master_cf::split_inet(&service).map_err(|e| format!("{e}: \"{service}\""))?;
     } else if service.contains('/') {
-        return Err(format!("bad service name: \"{service}\": must not contain '/'"));
+        return Err(format!(
+            "bad service name: \"{service}\": must not contain '/'"
+        ));
     }
     Ok(MasterEntry {
         service,
@@ -319,15 +330,29 @@ pub fn parse(text: &str, path: &Path) -> Result<MasterCf, SyntaxError> {
             reason: format!("logical line must not start with whitespace: \"{t}\""),
         });
     }
-    let mut cf = MasterCf { path: path.to_path_buf(), entries: Vec::new() };
+    let mut cf = MasterCf {
+        path: path.to_path_buf(),
+        entries: Vec::new(),
+    };
     for (lineno, text) in lines {
-        let entry =
-            parse_entry(&text, lineno).map_err(|reason| SyntaxError { file: file.clone(), line: lineno, reason })?;
-        if let Some(prev) = cf.entries.iter().find(|e| e.service == entry.service && e.kind == entry.kind) {
+        let entry = parse_entry(&text, lineno).map_err(|reason| SyntaxError {
+            file: file.clone(),
+            line: lineno,
+            reason,
+        })?;
+        if let Some(prev) = cf
+            .entries
+            .iter()
+            .find(|e| e.service == entry.service && e.kind == entry.kind)
+        {
             return Err(SyntaxError {
                 file,
                 line: lineno,
-                reason: format!("duplicate service name: {} (first defined at line {})", entry.key(), prev.line),
+                reason: format!(
+                    "duplicate service name: {} (first defined at line {})",
+                    entry.key(),
+                    prev.line
+                ),
             });
         }
         cf.entries.push(entry);
@@ -376,11 +401,26 @@ cleanup   unix  n       -       y       -       0       cleanup
         assert_eq!(cf.entries[1].maxproc, MaxProc::Limit(2));
         assert_eq!(cf.entries[1].other_args(), vec!["-v"]);
         let pickup = cf.find("pickup", ServiceType::Unix).unwrap();
-        assert_eq!(pickup.wakeup, Some(Wakeup { seconds: 60, conditional: false }));
+        assert_eq!(
+            pickup.wakeup,
+            Some(Wakeup {
+                seconds: 60,
+                conditional: false
+            })
+        );
         let qmgr = cf.find("qmgr", ServiceType::Unix).unwrap();
-        assert_eq!(qmgr.wakeup, Some(Wakeup { seconds: 300, conditional: true }));
+        assert_eq!(
+            qmgr.wakeup,
+            Some(Wakeup {
+                seconds: 300,
+                conditional: true
+            })
+        );
         assert!(cf.find("tlsmgr", ServiceType::Unix).unwrap().private);
-        assert_eq!(cf.find("cleanup", ServiceType::Unix).unwrap().maxproc, MaxProc::Unlimited);
+        assert_eq!(
+            cf.find("cleanup", ServiceType::Unix).unwrap().maxproc,
+            MaxProc::Unlimited
+        );
     }
 
     #[test]
@@ -402,19 +442,33 @@ cleanup   unix  n       -       y       -       0       cleanup
     #[test]
     fn inet_addresses() {
         assert_eq!(split_inet("25").unwrap(), (None, "25".into()));
-        assert_eq!(split_inet("127.0.0.1:smtp").unwrap(), (Some("127.0.0.1".into()), "smtp".into()));
-        assert_eq!(split_inet("[::1]:2525").unwrap(), (Some("::1".into()), "2525".into()));
+        assert_eq!(
+            split_inet("127.0.0.1:smtp").unwrap(),
+            (Some("127.0.0.1".into()), "smtp".into())
+        );
+        assert_eq!(
+            split_inet("[::1]:2525").unwrap(),
+            (Some("::1".into()), "2525".into())
+        );
         assert!(split_inet("[::1:25").is_err());
         assert!(split_inet("host:").is_err());
     }
 
     #[test]
     fn errors_have_file_and_line() {
-        let e = parse("smtp inet n - y - - smtpd\nfoo bogus n - y - - x\n", Path::new("/etc/postfix/master.cf"))
-            .unwrap_err();
-        assert_eq!(e.to_string(), "/etc/postfix/master.cf, line 2: bad transport type: bogus");
+        let e = parse(
+            "smtp inet n - y - - smtpd\nfoo bogus n - y - - x\n",
+            Path::new("/etc/postfix/master.cf"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/etc/postfix/master.cf, line 2: bad transport type: bogus"
+        );
         let e = parse("smtp inet n - y\n", Path::new("m")).unwrap_err();
-        assert!(e.to_string().starts_with("m, line 1: missing command name field"));
+        assert!(e
+            .to_string()
+            .starts_with("m, line 1: missing command name field"));
         let e = parse("smtp inet x - y - - smtpd\n", Path::new("m")).unwrap_err();
         assert_eq!(e.to_string(), "m, line 1: bad private field value: \"x\"");
         let e = parse("a unix - - - abc - a\n", Path::new("m")).unwrap_err();
@@ -422,14 +476,21 @@ cleanup   unix  n       -       y       -       0       cleanup
         let e = parse("a unix - - - - -1 a\n", Path::new("m")).unwrap_err();
         assert!(e.to_string().contains("bad maxproc field value"));
         let e = parse("a unix - - - - - a\na unix - - - - - b\n", Path::new("m")).unwrap_err();
-        assert!(e.to_string().contains("line 2: duplicate service name: a/unix"));
+        assert!(e
+            .to_string()
+            .contains("line 2: duplicate service name: a/unix"));
         let e = parse(" x unix - - - - - a\n", Path::new("m")).unwrap_err();
-        assert!(e.to_string().contains("line 1: logical line must not start with whitespace"));
+        assert!(e
+            .to_string()
+            .contains("line 1: logical line must not start with whitespace"));
     }
 
     #[test]
     fn debian_master_cf_parses() {
-        for p in ["/usr/share/postfix/master.cf.dist", "/etc/postfix/master.cf.proto"] {
+        for p in [
+            "/usr/share/postfix/master.cf.dist",
+            "/etc/postfix/master.cf.proto",
+        ] {
             if let Ok(text) = std::fs::read_to_string(p) {
                 let cf = parse(&text, Path::new(p)).unwrap();
                 assert!(cf.find("smtp", ServiceType::Inet).is_some());

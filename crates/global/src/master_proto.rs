@@ -79,7 +79,11 @@ impl StatusRecord {
             1 => Status::Avail,
             _ => return None,
         };
-        Some(StatusRecord { pid, generation, status })
+        Some(StatusRecord {
+            pid,
+            generation,
+            status,
+        })
     }
 }
 
@@ -89,7 +93,11 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        let r = StatusRecord { pid: 1234, generation: 7, status: Status::Avail };
+        let r = StatusRecord {
+            pid: 1234,
+            generation: 7,
+            status: Status::Avail,
+        };
         assert_eq!(StatusRecord::decode(&r.encode()), Some(r));
         let mut bad = r.encode();
         bad[8] = 9;

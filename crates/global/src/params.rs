@@ -19,7 +19,13 @@ pub use crate::params_doc::IMPLEMENTED;
 static TABLE_TEXT: &str = include_str!("params.txt");
 
 /// Names of the parameters whose default depends on the host or process.
-pub const HOST_DEPENDENT: &[&str] = &["myhostname", "mydomain", "mynetworks", "process_id", "process_name"];
+pub const HOST_DEPENDENT: &[&str] = &[
+    "myhostname",
+    "mydomain",
+    "mynetworks",
+    "process_id",
+    "process_name",
+];
 
 /// Suffixes Postfix adds to each delivery service name from master.cf
 /// (`smtp_destination_concurrency_limit`, ...), with their defaults.
@@ -27,14 +33,32 @@ pub const TRANSPORT_SUFFIXES: &[(&str, &str)] = &[
     ("delivery_slot_cost", "$default_delivery_slot_cost"),
     ("delivery_slot_discount", "$default_delivery_slot_discount"),
     ("delivery_slot_loan", "$default_delivery_slot_loan"),
-    ("destination_concurrency_failed_cohort_limit", "$default_destination_concurrency_failed_cohort_limit"),
-    ("destination_concurrency_limit", "$default_destination_concurrency_limit"),
-    ("destination_concurrency_negative_feedback", "$default_destination_concurrency_negative_feedback"),
-    ("destination_concurrency_positive_feedback", "$default_destination_concurrency_positive_feedback"),
+    (
+        "destination_concurrency_failed_cohort_limit",
+        "$default_destination_concurrency_failed_cohort_limit",
+    ),
+    (
+        "destination_concurrency_limit",
+        "$default_destination_concurrency_limit",
+    ),
+    (
+        "destination_concurrency_negative_feedback",
+        "$default_destination_concurrency_negative_feedback",
+    ),
+    (
+        "destination_concurrency_positive_feedback",
+        "$default_destination_concurrency_positive_feedback",
+    ),
     ("destination_rate_delay", "$default_destination_rate_delay"),
-    ("destination_recipient_limit", "$default_destination_recipient_limit"),
+    (
+        "destination_recipient_limit",
+        "$default_destination_recipient_limit",
+    ),
     ("extra_recipient_limit", "$default_extra_recipient_limit"),
-    ("initial_destination_concurrency", "$initial_destination_concurrency"),
+    (
+        "initial_destination_concurrency",
+        "$initial_destination_concurrency",
+    ),
     ("minimum_delivery_slots", "$default_minimum_delivery_slots"),
     ("recipient_limit", "$default_recipient_limit"),
     ("recipient_refill_delay", "$default_recipient_refill_delay"),
@@ -74,7 +98,10 @@ pub fn transport_params(service: &str, command: &str) -> Vec<(String, String)> {
         .map(|(s, d)| (format!("{service}_{s}"), (*d).to_string()))
         .collect();
     if command == "pipe" {
-        out.push((format!("{service}_time_limit"), "$command_time_limit".to_string()));
+        out.push((
+            format!("{service}_time_limit"),
+            "$command_time_limit".to_string(),
+        ));
     }
     out.retain(|(n, _)| !table().contains_key(n.as_str()));
     out
@@ -99,7 +126,9 @@ pub fn kind_of(name: &str) -> Kind {
     if let Some(k) = crate::params_doc::kind_override(name) {
         return k;
     }
-    let Some(def) = table().get(name) else { return Kind::Str };
+    let Some(def) = table().get(name) else {
+        return Kind::Str;
+    };
     infer_kind(def)
 }
 
@@ -130,7 +159,9 @@ fn infer_kind(def: &str) -> Kind {
 /// The two values of a compatibility-level default
 /// `${{$compatibility_level} <level {N} ? {A} : {B}}`.
 fn compat_branches(def: &str) -> Option<(&str, &str)> {
-    let rest = def.strip_prefix("${{$compatibility_level} ")?.strip_suffix("}}")?;
+    let rest = def
+        .strip_prefix("${{$compatibility_level} ")?
+        .strip_suffix("}}")?;
     let (_, branches) = rest.split_once(" ? {")?;
     branches.split_once("} : {")
 }
@@ -164,8 +195,10 @@ mod tests {
     fn transport_parameters_follow_master_cf() {
         let p = transport_params("relay", "smtp");
         assert_eq!(p.len(), 16);
-        assert!(p.iter().any(|(n, d)| n == "relay_destination_concurrency_limit"
-            && d == "$default_destination_concurrency_limit"));
+        assert!(p
+            .iter()
+            .any(|(n, d)| n == "relay_destination_concurrency_limit"
+                && d == "$default_destination_concurrency_limit"));
         assert_eq!(transport_params("bsmtp", "pipe").len(), 17);
         assert!(transport_params("showq", "showq").is_empty());
         assert_eq!(transport_params("local", "local").len(), 14);

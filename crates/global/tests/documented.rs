@@ -8,11 +8,15 @@
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
-            if p.file_name().is_some_and(|n| n == "target" || n == "golden") {
+            if p.file_name()
+                .is_some_and(|n| n == "target" || n == "golden")
+            {
                 continue;
             }
             rust_files(&p, out);
@@ -25,13 +29,24 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Literal parameter names passed to Config getters in `text`.
 fn names_read(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for getter in [".get(\"", ".get_bool(\"", ".get_int(\"", ".get_time(\"", ".get_list(\"", ".raw(\""] {
+    for getter in [
+        ".get(\"",
+        ".get_bool(\"",
+        ".get_int(\"",
+        ".get_time(\"",
+        ".get_list(\"",
+        ".raw(\"",
+    ] {
         let mut rest = text;
         while let Some(pos) = rest.find(getter) {
             rest = &rest[pos + getter.len()..];
             let end = rest.find('"').unwrap_or(0);
             let name = &rest[..end];
-            if !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            if !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
                 out.push(name.to_string());
             }
         }
@@ -59,14 +74,21 @@ fn every_parameter_read_is_documented() {
             }
         }
     }
-    assert!(missing.is_empty(), "parameters read but not in params_doc::IMPLEMENTED:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "parameters read but not in params_doc::IMPLEMENTED:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
 fn every_implemented_parameter_is_a_postfix_parameter() {
     let cfg = global::Config::from_text(Path::new("/nonexistent"), "").unwrap();
     for (name, desc) in global::params_doc::IMPLEMENTED {
-        assert!(cfg.default_raw(name).is_some(), "{name} is not a Postfix 3.7 parameter");
+        assert!(
+            cfg.default_raw(name).is_some(),
+            "{name} is not a Postfix 3.7 parameter"
+        );
         assert!(!desc.is_empty(), "{name} has no description");
     }
 }

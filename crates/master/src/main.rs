@@ -54,7 +54,10 @@ use util::{msg_fatal, msg_warn};
 const WAIT_LIMIT_MS: i32 = 100_000;
 
 fn open_log(config: &Config) {
-    util::msg::init("postfix/master", &config.get("myhostname").unwrap_or_default());
+    util::msg::init(
+        "postfix/master",
+        &config.get("myhostname").unwrap_or_default(),
+    );
     match global::cmdlog::open_sink(config, "master") {
         Ok(()) => {}
         Err(global::cmdlog::SinkError::File(e)) => msg_fatal!("{e}"),

@@ -35,7 +35,6 @@ pub fn open_log(cfg: &Config) {
     }
 }
 
-
 /// Report `text` in postfix-script's voice: standard error shows
 /// `postfix/postfix-script: [severity: ]text`, the log gets the same line
 /// under ident `$syslog_name/postfix-script`. A `Fatal` message exits

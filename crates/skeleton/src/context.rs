@@ -121,7 +121,10 @@ pub struct Started<S> {
 }
 
 fn open_log(program: &str, config: &Config) {
-    util::msg::init(&format!("postfix/{program}"), &config.get("myhostname").unwrap_or_default());
+    util::msg::init(
+        &format!("postfix/{program}"),
+        &config.get("myhostname").unwrap_or_default(),
+    );
     match global::cmdlog::open_sink(config, program) {
         Ok(()) => {}
         Err(global::cmdlog::SinkError::File(e)) => msg_fatal!("{e}"),

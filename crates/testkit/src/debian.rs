@@ -22,7 +22,10 @@ use std::process::Command;
 use std::time::Duration;
 
 const POSTFIX: &str = "/usr/sbin/postfix";
-const MASTER_CF: &[&str] = &["/etc/postfix/master.cf.proto", "/usr/share/postfix/master.cf.dist"];
+const MASTER_CF: &[&str] = &[
+    "/etc/postfix/master.cf.proto",
+    "/usr/share/postfix/master.cf.dist",
+];
 
 /// A running Debian Postfix instance; stopped on drop.
 #[derive(Debug)]
@@ -43,15 +46,22 @@ impl DebianPostfix {
     /// with `main_cf_extra` appended to its main.cf. Panics with Debian's
     /// messages when it does not start.
     pub fn start(main_cf_extra: &str) -> DebianPostfix {
-        let tmp = tempfile::Builder::new().prefix("debian-postfix-").tempdir().expect("temporary directory");
+        let tmp = tempfile::Builder::new()
+            .prefix("debian-postfix-")
+            .tempdir()
+            .expect("temporary directory");
         let dir = tmp.path().canonicalize().expect("canonical path");
-        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
         let etc = dir.join("etc");
         std::fs::create_dir(&etc).expect("mkdir etc");
         // Debian's postfix creates the queue's subdirectories, not the queue itself.
         std::fs::create_dir(dir.join("queue")).expect("mkdir queue");
         let port = free_port();
-        let proto = MASTER_CF.iter().find_map(|p| std::fs::read_to_string(p).ok()).expect("Debian's master.cf");
+        let proto = MASTER_CF
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+            .expect("Debian's master.cf");
         let master: String = proto
             .lines()
             .map(|l| {
@@ -77,11 +87,19 @@ impl DebianPostfix {
         .expect("write main.cf");
         let inst = DebianPostfix { tmp, port };
         let r = inst.postfix(&["start"]);
-        assert!(r.success(), "Debian's postfix did not start: {r}\n{}", inst.log());
+        assert!(
+            r.success(),
+            "Debian's postfix did not start: {r}\n{}",
+            inst.log()
+        );
         let up = wait_until(Duration::from_secs(20), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).ok()
         });
-        assert!(up.is_some(), "Debian's smtpd does not answer on {port}\n{}", inst.log());
+        assert!(
+            up.is_some(),
+            "Debian's smtpd does not answer on {port}\n{}",
+            inst.log()
+        );
         inst
     }
 
@@ -103,7 +121,11 @@ impl DebianPostfix {
     /// Run Debian's `postfix -c DIR args...` under script(1), so that its
     /// messages (which Postfix prints only on a terminal) are captured.
     pub fn postfix(&self, args: &[&str]) -> Run {
-        let line = format!("{POSTFIX} -c {} {}", self.config_dir().display(), args.join(" "));
+        let line = format!(
+            "{POSTFIX} -c {} {}",
+            self.config_dir().display(),
+            args.join(" ")
+        );
         let mut cmd = Command::new("script");
         cmd.args(["-qec", &line, "/dev/null"]);
         run(cmd, COMMAND_TIMEOUT)
@@ -123,8 +145,18 @@ impl DebianPostfix {
 
     /// Wait until a maillog line contains `needle`; returns the line.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
-        wait_until(timeout, || self.log().lines().find(|l| l.contains(needle)).map(String::from))
-            .unwrap_or_else(|| panic!("Debian's Postfix logged no {needle:?} within {timeout:?}:\n{}", self.log()))
+        wait_until(timeout, || {
+            self.log()
+                .lines()
+                .find(|l| l.contains(needle))
+                .map(String::from)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "Debian's Postfix logged no {needle:?} within {timeout:?}:\n{}",
+                self.log()
+            )
+        })
     }
 }
 
@@ -132,8 +164,14 @@ impl Drop for DebianPostfix {
     fn drop(&mut self) {
         let _ = self.postfix(&["stop"]);
         let pidfile = self.tmp.path().join("queue/pid/master.pid");
-        if let Some(pid) = std::fs::read_to_string(pidfile).ok().and_then(|t| t.trim().parse::<i32>().ok()) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        if let Some(pid) = std::fs::read_to_string(pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         if std::thread::panicking() {
             eprintln!("--- Debian Postfix maillog\n{}", self.log());

@@ -83,7 +83,8 @@ impl Builder {
     /// ([`PIPELINE_SERVICES`]): pickup, cleanup, qmgr, bounce/defer/trace,
     /// error/retry, discard, local and showq.
     pub fn mail_pipeline(mut self) -> Builder {
-        self.master_cf.extend(PIPELINE_SERVICES.iter().map(|s| s.to_string()));
+        self.master_cf
+            .extend(PIPELINE_SERVICES.iter().map(|s| s.to_string()));
         self
     }
 

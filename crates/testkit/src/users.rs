@@ -46,7 +46,9 @@ impl TestUser {
 
     /// How many messages the user's Maildir `new/` holds.
     pub fn maildir_count(&self) -> usize {
-        std::fs::read_dir(self.maildir_new()).map(|rd| rd.count()).unwrap_or(0)
+        std::fs::read_dir(self.maildir_new())
+            .map(|rd| rd.count())
+            .unwrap_or(0)
     }
 }
 
@@ -65,7 +67,14 @@ pub fn test_user(name: &str) -> Option<TestUser> {
     let home = Path::new(HOMES).join(&login);
     std::fs::create_dir_all(HOMES).expect("create test homes");
     let _ = Command::new("useradd")
-        .args(["-M", "-d", home.to_str().unwrap_or_default(), "-s", "/bin/sh", &login])
+        .args([
+            "-M",
+            "-d",
+            home.to_str().unwrap_or_default(),
+            "-s",
+            "/bin/sh",
+            &login,
+        ])
         .stderr(Stdio::null())
         .status();
     let _ = std::fs::remove_dir_all(&home);
@@ -75,5 +84,10 @@ pub fn test_user(name: &str) -> Option<TestUser> {
         .flatten()
         .unwrap_or_else(|| panic!("useradd did not create {login}"));
     nix::unistd::chown(&home, Some(u.uid), Some(u.gid)).expect("chown test home");
-    Some(TestUser { name: login, home, uid: u.uid.as_raw(), gid: u.gid.as_raw() })
+    Some(TestUser {
+        name: login,
+        home,
+        uid: u.uid.as_raw(),
+        gid: u.gid.as_raw(),
+    })
 }

@@ -196,9 +196,8 @@ mod tests {
         ));
         c.client_signature = Some("ECDSA (prime256v1)".into());
         c.client_digest = Some("SHA256".into());
-        assert!(
-            summary(false, &c).ends_with(" client-signature ECDSA (prime256v1) client-digest SHA256")
-        );
+        assert!(summary(false, &c)
+            .ends_with(" client-signature ECDSA (prime256v1) client-digest SHA256"));
         assert_eq!(
             setting_up(true, "h[1.2.3.4]"),
             "setting up TLS connection from h[1.2.3.4]"
