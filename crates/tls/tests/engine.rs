@@ -192,7 +192,47 @@ fn s_client(port: u16, extra: &[&str], input: &str) -> Child {
 
 /// Accept one connection, run server_start, read a line, answer, stop.
 fn serve_one(ctx: &ServerContext, l: &TcpListener) -> Result<tls::TlsInfo, TlsError> {
-    let (sock, _) = l.accept().unwrap();
+    serve_one_from(ctx, l, None)
+}
+
+/// Accept one connection within 30 s. When `client` is given and exits
+/// before connecting, fail with its output instead of waiting forever.
+fn accept_within(l: &TcpListener, mut client: Option<&mut Child>) -> TcpStream {
+    l.set_nonblocking(true).unwrap();
+    let start = Instant::now();
+    loop {
+        match l.accept() {
+            Ok((sock, _)) => {
+                sock.set_nonblocking(false).unwrap();
+                l.set_nonblocking(false).unwrap();
+                return sock;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("accept: {e}"),
+        }
+        if let Some(c) = client.as_deref_mut() {
+            if let Ok(Some(status)) = c.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = c.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                panic!("openssl s_client exited ({status}) before connecting: {err}");
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no client connected within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn serve_one_from(
+    ctx: &ServerContext,
+    l: &TcpListener,
+    client: Option<&mut Child>,
+) -> Result<tls::TlsInfo, TlsError> {
+    let sock = accept_within(l, client);
     let mut tls = server_start(
         ctx,
         sock,
@@ -418,15 +458,17 @@ fn reconnect_twice(pki: &Pki, p: &TlsServerParams, proto: &[&str]) -> (tls::TlsI
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let sess = pki.f(&format!("sess{}", proto.len()));
+    // -ign_eof: s_client must stay until the server closes, or it may
+    // leave before the TLS 1.3 ticket arrives and write no session file.
     let mut a = proto.to_vec();
-    a.extend_from_slice(&["-sess_out", &sess]);
-    let c = s_client(port, &a, "one\r\n");
-    let first = serve_one(&ctx1, &l).unwrap();
+    a.extend_from_slice(&["-ign_eof", "-sess_out", &sess]);
+    let mut c = s_client(port, &a, "one\r\n");
+    let first = serve_one_from(&ctx1, &l, Some(&mut c)).unwrap();
     c.wait_with_output().unwrap();
     let mut a = proto.to_vec();
-    a.extend_from_slice(&["-sess_in", &sess]);
-    let c = s_client(port, &a, "two\r\n");
-    let second = serve_one(&ctx2, &l).unwrap();
+    a.extend_from_slice(&["-ign_eof", "-sess_in", &sess]);
+    let mut c = s_client(port, &a, "two\r\n");
+    let second = serve_one_from(&ctx2, &l, Some(&mut c)).unwrap();
     let out = c.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Reused"), "{text}");
