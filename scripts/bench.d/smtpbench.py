@@ -98,6 +98,13 @@ def source_done(src, t0, done):
     return done
 
 
+def stop(proc):
+    """Kill a child that is still running (after a failure or a signal)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 class SmtpSink:
     """Postfix's smtp-sink -c on 127.0.0.1:port; counts messages from its counter line."""
 
@@ -144,8 +151,7 @@ def cmd_relay(a):
         record(a, "relay", a.count / relayed)
         drain(a.queue, sink.poll)
     finally:
-        if src.poll() is None:
-            src.kill()
+        stop(src)
         sink.stop()
 
 
@@ -162,11 +168,14 @@ def cmd_local(a):
     src = smtp_source(a, a.count, a.rcpt)
     accepted = done = None
     deadline = t0 + a.timeout
-    while (accepted is None or done is None) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        if done is None and delivered() >= a.count:
-            done = time.monotonic() - t0
-        accepted = source_done(src, t0, accepted)
+    try:
+        while (accepted is None or done is None) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            if done is None and delivered() >= a.count:
+                done = time.monotonic() - t0
+            accepted = source_done(src, t0, accepted)
+    finally:
+        stop(src)
     if done is None:
         raise RuntimeError(f"timeout: {delivered()} of {a.count} delivered")
     record(a, "local", a.count / done)
@@ -179,9 +188,12 @@ def cmd_tls_out(a):
         src = smtp_source(a, a.count, a.rcpt)
         accepted = None
         deadline = t0 + a.timeout
-        while sink.count < a.count and time.monotonic() < deadline:
-            sink.poll(0.05)
-            accepted = source_done(src, t0, accepted)
+        try:
+            while sink.count < a.count and time.monotonic() < deadline:
+                sink.poll(0.05)
+                accepted = source_done(src, t0, accepted)
+        finally:
+            stop(src)
         if sink.count < a.count:
             raise RuntimeError(f"timeout: sink counted {sink.count} of {a.count}")
         elapsed = sink.last - t0
