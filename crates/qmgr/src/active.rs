@@ -189,7 +189,7 @@ impl Qmgr {
             Err(e) if e.is_corrupt() => return self.to_corrupt(id, from, &e),
             Err(e) => return msg_warn!("{e}"),
         };
-        if let Err(e) = qf.move_to(ACTIVE) {
+        if let Err(e) = qf.move_to_unsynced(ACTIVE) {
             return msg_warn!("{}: move to {ACTIVE}: {e}", id.as_str());
         }
         let active = SystemTime::now();
@@ -254,7 +254,7 @@ impl Qmgr {
 
     /// Remove message `id` and its logs; log `ID: removed`.
     fn remove(&self, id: &QueueId, qf: QueueFile) {
-        if let Err(e) = qf.remove() {
+        if let Err(e) = qf.remove_unsynced() {
             return msg_warn!("{}: remove: {e}", id.as_str());
         }
         for log in [DEFER, BOUNCE] {
@@ -332,7 +332,7 @@ impl Qmgr {
         {
             msg_warn!("{}: set retry time: {e}", id.as_str());
         }
-        if let Err(e) = qf.move_to(DEFERRED) {
+        if let Err(e) = qf.move_to_unsynced(DEFERRED) {
             msg_warn!("{}: move to {DEFERRED}: {e}", id.as_str());
         }
     }

@@ -226,6 +226,19 @@ impl QueueDir {
     /// missing hash subdirectory), then fsync both directories. Returns
     /// the new path. Errors: I/O (NotFound when the file is gone).
     pub fn rename(&self, id: &QueueId, from: &str, to: &str) -> Result<PathBuf> {
+        self.rename_inner(id, from, to, true)
+    }
+
+    /// As [`QueueDir::rename`] without the directory fsyncs. For moves
+    /// whose loss in a crash is harmless because the file is found again
+    /// in its old queue (qmgr's incoming -> active -> deferred moves, as
+    /// Postfix's qmgr does them): at worst a message is delivered twice,
+    /// never lost. Errors: I/O.
+    pub fn rename_unsynced(&self, id: &QueueId, from: &str, to: &str) -> Result<PathBuf> {
+        self.rename_inner(id, from, to, false)
+    }
+
+    fn rename_inner(&self, id: &QueueId, from: &str, to: &str, sync: bool) -> Result<PathBuf> {
         let old = self.path(from, id)?;
         let new = self.path(to, id)?;
         if let Err(e) = fs::rename(&old, &new) {
@@ -235,8 +248,10 @@ impl QueueDir {
             Self::make_dirs(new.parent().unwrap_or(&self.root))?;
             fs::rename(&old, &new).map_err(io_err(&old))?;
         }
-        sync_dir(new.parent().unwrap_or(&self.root))?;
-        sync_dir(old.parent().unwrap_or(&self.root))?;
+        if sync {
+            sync_dir(new.parent().unwrap_or(&self.root))?;
+            sync_dir(old.parent().unwrap_or(&self.root))?;
+        }
         Ok(new)
     }
 
@@ -245,6 +260,15 @@ impl QueueDir {
         let p = self.path(queue, id)?;
         fs::remove_file(&p).map_err(io_err(&p))?;
         sync_dir(p.parent().unwrap_or(&self.root))
+    }
+
+    /// Remove file `id` from `queue` without the directory fsync: for a
+    /// message whose every recipient is done (a removal lost in a crash
+    /// brings the file back, and at worst it is delivered again).
+    /// Errors: I/O.
+    pub fn remove_unsynced(&self, queue: &str, id: &QueueId) -> Result<()> {
+        let p = self.path(queue, id)?;
+        fs::remove_file(&p).map_err(io_err(&p))
     }
 }
 

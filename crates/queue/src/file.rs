@@ -254,4 +254,19 @@ impl QueueFile {
     pub fn remove(self) -> Result<()> {
         self.qdir.remove(&self.queue, &self.id)
     }
+
+    /// As [`QueueFile::move_to`] without directory fsyncs
+    /// ([`QueueDir::rename_unsynced`]).
+    pub fn move_to_unsynced(&mut self, queue: &str) -> Result<()> {
+        let new = self.qdir.rename_unsynced(&self.id, &self.queue, queue)?;
+        self.queue = queue.to_string();
+        self.path = new;
+        Ok(())
+    }
+
+    /// As [`QueueFile::remove`] without the directory fsync
+    /// ([`QueueDir::remove_unsynced`]).
+    pub fn remove_unsynced(self) -> Result<()> {
+        self.qdir.remove_unsynced(&self.queue, &self.id)
+    }
 }

@@ -40,6 +40,12 @@ fn init(ctx: &Context) -> smtpd::Server {
 }
 
 fn serve(server: &mut smtpd::Server, client: &mut ClientStream, _ctx: &Context) {
+    // smtpd writes each batch of replies at once, so Nagle only delays
+    // them: after STARTTLS the reply to EHLO would wait ~40 ms for the
+    // client's delayed ACK of the session tickets.
+    if let ClientStream::Tcp(t) = client {
+        let _ = t.set_nodelay(true);
+    }
     let st = &server.settings;
     let peer = match client.peer_addr() {
         Some(a) if st.peername_lookup => {
