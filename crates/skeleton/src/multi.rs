@@ -63,10 +63,15 @@ where
     let mut clients: Vec<(u64, ClientStream)> = Vec::new();
     let mut used: u64 = 0;
     loop {
-        let accepting = ctx.max_use == 0 || used < ctx.max_use;
-        if !accepting && clients.is_empty() {
+        // Past max_use, a multi-client server exits once its last client
+        // has gone; until then it keeps accepting, because master starts
+        // no second process of a maxproc-1 service (scache, tlsmgr) while
+        // this one still runs, and new clients would wait for nothing.
+        let used_up = ctx.max_use != 0 && used >= ctx.max_use;
+        if used_up && clients.is_empty() {
             std::process::exit(0);
         }
+        let accepting = true;
         let idle = if clients.is_empty() {
             ctx.max_idle
         } else {
