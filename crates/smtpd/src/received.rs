@@ -18,51 +18,10 @@
 //!   for it. `tls` is the TLS comment block (issue 6), one entry per
 //!   continuation line.
 //!
-//!   [`Clock`] formats dates as Postfix's mail_date: `%a, %e %b %Y
-//!   %H:%M:%S +hhmm (ZONE)`, with the zone abbreviation from the local
-//!   time zone, loaded once before chroot.
-use chrono::{DateTime, FixedOffset, TimeZone as _, Utc};
-
-/// The local time zone, for dates in headers.
-#[derive(Debug, Clone)]
-pub struct Clock {
-    tz: Option<tz::TimeZone>,
-}
-
-impl Clock {
-    /// Load the local time zone (`TZ`, else /etc/localtime); UTC when it
-    /// cannot be read.
-    pub fn local() -> Clock {
-        Clock {
-            tz: tz::TimeZone::local().ok(),
-        }
-    }
-
-    /// A clock in UTC (tests).
-    pub fn utc() -> Clock {
-        Clock { tz: None }
-    }
-
-    /// `t` as a mail date, e.g. `Mon,  1 Jan 2024 12:00:00 +0000 (UTC)`.
-    pub fn format(&self, t: DateTime<Utc>) -> String {
-        let (offset, zone) = match &self.tz {
-            Some(tz) => match tz.find_local_time_type(t.timestamp()) {
-                Ok(lt) => (lt.ut_offset(), lt.time_zone_designation().to_string()),
-                Err(_) => (0, "UTC".to_string()),
-            },
-            None => (0, "UTC".to_string()),
-        };
-        let fixed = FixedOffset::east_opt(offset)
-            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
-        let local = fixed.from_utc_datetime(&t.naive_utc());
-        format!("{} ({zone})", local.format("%a, %e %b %Y %H:%M:%S %z"))
-    }
-
-    /// The current time as a mail date.
-    pub fn now(&self) -> String {
-        self.format(Utc::now())
-    }
-}
+//!   Dates come from [`global::date::Clock`] (Postfix's mail_date form),
+//!   with the local time zone loaded once before chroot.
+/// The mail-date clock is the shared one ([`global::date::Clock`]).
+pub use global::date::Clock;
 
 /// What the Received: header says.
 #[derive(Debug, Clone, Default)]
@@ -125,12 +84,13 @@ mod tests {
 
     #[test]
     fn dates_look_like_postfix() {
-        let t = Utc.with_ymd_and_hms(2024, 1, 1, 12, 0, 0).unwrap();
+        use chrono::{TimeZone as _, Utc};
+        let t = Utc.with_ymd_and_hms(2024, 1, 1, 12, 0, 0).unwrap().into();
         assert_eq!(
             Clock::utc().format(t),
             "Mon,  1 Jan 2024 12:00:00 +0000 (UTC)"
         );
-        let t = Utc.with_ymd_and_hms(2024, 11, 21, 3, 4, 5).unwrap();
+        let t = Utc.with_ymd_and_hms(2024, 11, 21, 3, 4, 5).unwrap().into();
         assert_eq!(
             Clock::utc().format(t),
             "Thu, 21 Nov 2024 03:04:05 +0000 (UTC)"
