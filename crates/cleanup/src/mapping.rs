@@ -227,13 +227,16 @@ impl AddrMaps {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use global::Config;
     use maps::DictFlags;
     use std::path::Path;
 
-    fn setup(canon: &str, virt: &str, extra: &str) -> (Resolver, AddrMaps) {
+    /// A resolver and address maps for mx.example.com with inline
+    /// `canonical_maps` and `virtual_alias_maps` (also used by the
+    /// header tests).
+    pub(crate) fn setup(canon: &str, virt: &str, extra: &str) -> (Resolver, AddrMaps) {
         let cfg = Config::from_text(
             Path::new("/cfg"),
             &format!("myhostname = mx.example.com\nmydomain = example.com\ninet_interfaces = 127.0.0.1\n{extra}"),

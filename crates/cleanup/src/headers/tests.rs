@@ -1,37 +1,11 @@
 //! Unit tests of header processing.
 use super::*;
-use global::Config;
-use maps::{DictFlags, Maps};
-use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 fn setup(extra: &str, canon: &str) -> (Resolver, AddrMaps) {
-    let cfg = Config::from_text(
-        Path::new("/cfg"),
-        &format!("myhostname = mx.example.com\nmydomain = example.com\ninet_interfaces = 127.0.0.1\n{extra}"),
-    )
-    .unwrap();
-    let open = |t: &str, v: &str| {
-        let spec = if v.is_empty() {
-            String::new()
-        } else {
-            format!("inline:{{ {v} }}")
-        };
-        Maps::open(t, &spec, DictFlags::default()).unwrap()
-    };
-    let m = AddrMaps {
-        canonical: open("canonical_maps", canon),
-        sender_canonical: open("sender_canonical_maps", ""),
-        recipient_canonical: open("recipient_canonical_maps", ""),
-        virtual_alias: open("virtual_alias_maps", ""),
-        delimiters: String::new(),
-        propagate_canonical: true,
-        propagate_virtual: true,
-        recursion_limit: 1000,
-        expansion_limit: 1000,
-        myorigin: "mx.example.com".into(),
-    };
-    (Resolver::new(&cfg).unwrap(), m)
+    let (r, mut m) = crate::mapping::tests::setup(canon, "", extra);
+    m.delimiters = String::new();
+    (r, m)
 }
 
 fn config() -> HeaderConfig {
