@@ -21,6 +21,9 @@ use std::time::Duration;
 struct Mem {
     input: Cursor<Vec<u8>>,
     output: Vec<u8>,
+    /// A descriptor for `Conn::fd` (smtpd polls it for pending input;
+    /// /dev/null always reads as ready, like an input that is all there).
+    null: std::fs::File,
 }
 
 impl Read for Mem {
@@ -42,6 +45,9 @@ impl Write for Mem {
 impl smtpd::Conn for Mem {
     fn set_timeout(&mut self, _: Option<Duration>) -> std::io::Result<()> {
         Ok(())
+    }
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.null)
     }
 }
 
@@ -99,7 +105,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = smtpd::token::xtext_decode(text);
     }
     let mut srv = server().lock().unwrap_or_else(|p| p.into_inner());
-    let mut conn = Mem { input: Cursor::new(data.to_vec()), output: Vec::new() };
+    let mut conn = Mem {
+        input: Cursor::new(data.to_vec()),
+        output: Vec::new(),
+        null: std::fs::File::open("/dev/null").expect("open /dev/null"),
+    };
     let peer = smtpd::peer::Peer::unknown("192.0.2.1".parse().unwrap(), 25);
     smtpd::serve(&mut srv, &mut conn, peer);
     assert!(conn.output.ends_with(b"\r\n"));
