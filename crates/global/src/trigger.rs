@@ -9,7 +9,11 @@
 //!   until a client writes a few bytes to their FIFO or UNIX socket under
 //!   `queue_directory` (`public/qmgr`, `public/pickup`). [`send`] opens the
 //!   endpoint without blocking (a FIFO with `O_NONBLOCK`, a socket with a
-//!   short timeout), writes the request bytes, and closes it.
+//!   non-blocking connect), writes the request bytes, and closes it. A
+//!   full FIFO or a full listen backlog (the service is down or busy and
+//!   master holds its socket) counts as delivered: a wake-up is already
+//!   pending, and the sender — cleanup after a `250`, postdrop — must
+//!   never wait for the service.
 //!
 //!   qmgr's request bytes (doc/PIPELINE.md): [`QMGR_SCAN_INCOMING`] `I`,
 //!   [`QMGR_SCAN_DEFERRED`] `D`, [`QMGR_FLUSH_ALL`] `A` (deferred mail,
@@ -19,11 +23,13 @@
 //!   A failure is returned for the caller to log as a warning; a missed
 //!   trigger is never fatal, since every trigger service also wakes up on
 //!   its master.cf timer.
+use nix::errno::Errno;
+use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
 
 /// qmgr: scan the incoming queue.
 pub const QMGR_SCAN_INCOMING: u8 = b'I';
@@ -41,7 +47,8 @@ pub const WAKEUP: u8 = b'W';
 /// directory, which is `queue_directory` inside daemons).
 ///
 /// Errors: the endpoint does not exist, nobody listens, or the write
-/// fails (a full FIFO counts as success: a wake-up is already pending).
+/// fails (a full FIFO or listen backlog counts as success: a wake-up is
+/// already pending). Never blocks.
 pub fn send(path: &Path, request: &[u8]) -> io::Result<()> {
     let meta = std::fs::metadata(path)?;
     if meta.file_type().is_fifo() {
@@ -55,9 +62,28 @@ pub fn send(path: &Path, request: &[u8]) -> io::Result<()> {
             Err(e) => Err(e),
         }
     } else {
-        let mut s = UnixStream::connect(path)?;
-        s.set_write_timeout(Some(Duration::from_secs(5)))?;
-        s.write_all(request)
+        let fd = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        match connect(fd.as_raw_fd(), &UnixAddr::new(path)?) {
+            Ok(()) => {}
+            // The backlog is full: the service has wake-ups waiting.
+            Err(Errno::EAGAIN) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        let mut s = UnixStream::from(fd);
+        match s.write(request) {
+            Ok(n) if n == request.len() => Ok(()),
+            Ok(_) => Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "short trigger write",
+            )),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -87,5 +113,26 @@ mod tests {
         // No reader: O_NONBLOCK open of a FIFO for writing fails with ENXIO.
         assert!(send(&p, b"W").is_err());
         assert!(send(&dir.path().join("absent"), b"W").is_err());
+    }
+
+    #[test]
+    fn socket_trigger_never_waits_for_a_service_that_does_not_accept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("qmgr");
+        // Nobody accepts: once the backlog is full, connect would block.
+        let _l = UnixListener::bind(&p).unwrap();
+        let start = std::time::Instant::now();
+        for _ in 0..1000 {
+            send(&p, b"I").unwrap();
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn socket_without_listener_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("qmgr");
+        drop(UnixListener::bind(&p).unwrap());
+        assert!(send(&p, b"I").is_err());
     }
 }

@@ -53,6 +53,38 @@ pub enum Event {
     Done(u64, Outcome),
 }
 
+/// What the triggers taken together ask for (doc/PIPELINE.md).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Scans {
+    incoming: bool,
+    deferred: bool,
+    flush_all: bool,
+    forget_dead: bool,
+}
+
+impl Scans {
+    /// Add trigger byte `b`: `I`, `D`, `A` (flush: forget dead transports,
+    /// every deferred message, then incoming), `F`; white space and NUL
+    /// are ignored, any other byte (`W`) means incoming and deferred.
+    fn add(&mut self, b: u8) {
+        match b {
+            trigger::QMGR_SCAN_INCOMING => self.incoming = true,
+            trigger::QMGR_SCAN_DEFERRED => self.deferred = true,
+            trigger::QMGR_FLUSH_ALL => {
+                self.forget_dead = true;
+                self.flush_all = true;
+                self.incoming = true;
+            }
+            trigger::QMGR_FORGET_DEAD => self.forget_dead = true,
+            b'\n' | b'\r' | b' ' | 0 => {}
+            _ => {
+                self.incoming = true;
+                self.deferred = true;
+            }
+        }
+    }
+}
+
 /// (transport, next hop, recipient when the transport takes one per request).
 pub type DestKey = (String, String, Option<String>);
 
@@ -160,7 +192,9 @@ impl Qmgr {
         }
     }
 
-    /// Serve events until the trigger side goes away.
+    /// Serve events until the trigger side goes away. Events that are
+    /// already waiting are taken together, so a burst of `I` triggers
+    /// (one per message cleanup queued) costs one incoming scan.
     pub fn run(mut self, rx: Receiver<Event>) {
         self.recover();
         self.scan_incoming();
@@ -170,35 +204,44 @@ impl Qmgr {
         let mut next_run = Instant::now() + period;
         loop {
             let wait = next_run.saturating_duration_since(Instant::now());
+            let mut scans = Scans::default();
             match rx.recv_timeout(wait) {
-                Ok(Event::Trigger(b)) => self.trigger(b),
-                Ok(Event::Done(jid, out)) => self.done(jid, out),
+                Ok(ev) => self.event(ev, &mut scans),
                 Err(RecvTimeoutError::Timeout) => {
                     next_run = Instant::now() + period;
-                    self.scan_incoming();
-                    self.scan_deferred(false);
+                    scans.incoming = true;
+                    scans.deferred = true;
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
             }
+            while let Ok(ev) = rx.try_recv() {
+                self.event(ev, &mut scans);
+            }
+            self.scan(scans);
             self.dispatch();
         }
     }
 
-    fn trigger(&mut self, b: u8) {
-        match b {
-            trigger::QMGR_SCAN_INCOMING => self.scan_incoming(),
-            trigger::QMGR_SCAN_DEFERRED => self.scan_deferred(false),
-            trigger::QMGR_FLUSH_ALL => {
-                self.dead.clear();
-                self.scan_deferred(true);
-                self.scan_incoming();
-            }
-            trigger::QMGR_FORGET_DEAD => self.dead.clear(),
-            b'\n' | b'\r' | b' ' | 0 => {}
-            _ => {
-                self.scan_incoming();
-                self.scan_deferred(false);
-            }
+    /// Apply a delivery result now; note what a trigger asks for.
+    fn event(&mut self, ev: Event, scans: &mut Scans) {
+        match ev {
+            Event::Done(jid, out) => self.done(jid, out),
+            Event::Trigger(b) => scans.add(b),
+        }
+    }
+
+    /// Do the scans the triggers asked for, each once.
+    fn scan(&mut self, scans: Scans) {
+        if scans.forget_dead {
+            self.dead.clear();
+        }
+        if scans.flush_all {
+            self.scan_deferred(true);
+        } else if scans.deferred {
+            self.scan_deferred(false);
+        }
+        if scans.incoming {
+            self.scan_incoming();
         }
     }
 
@@ -423,6 +466,35 @@ mod tests {
             notify: DsnNotify::NONE,
             orig: None,
         }
+    }
+
+    #[test]
+    fn a_burst_of_triggers_is_one_scan_of_each_kind() {
+        let mut s = Scans::default();
+        for b in b"IIIII\n" {
+            s.add(*b);
+        }
+        assert_eq!(
+            s,
+            Scans {
+                incoming: true,
+                ..Scans::default()
+            }
+        );
+        s.add(b'A');
+        assert!(s.flush_all && s.forget_dead && s.incoming && !s.deferred);
+        let mut w = Scans::default();
+        w.add(b'W');
+        assert!(w.incoming && w.deferred && !w.flush_all);
+        let mut f = Scans::default();
+        f.add(b'F');
+        assert_eq!(
+            f,
+            Scans {
+                forget_dead: true,
+                ..Scans::default()
+            }
+        );
     }
 
     #[test]
