@@ -13,10 +13,18 @@
 //!   second delivery makes a new connection: TLS connections are not
 //!   cached.
 //!
+//!   Then the cases of module `smtp_tls_matrix` (certificate matrix ×
+//!   levels may/encrypt/verify/secure/fingerprint, session cache,
+//!   per-site table, plain-text retry, "not offered"), the same that
+//!   `smtp_tls` runs against Debian's Postfix, with Postern's smtpd as
+//!   the receiver.
+//!
 //!   Run: `cargo build --workspace` then
 //!   `cargo test -p systest --test smtp_tls_postern`.
+mod smtp_tls_matrix;
 mod tls_pki;
 
+use smtp_tls_matrix::Server::Postern;
 use std::time::Duration;
 use testkit::{wait_until, Instance};
 use tls_pki::{builder, Pki, HOST};
@@ -121,4 +129,44 @@ fn policy_table_entry_for_the_next_hop_decides() {
             );
         }
     }
+}
+
+#[test]
+fn matrix_valid_chain_wrong_name_upper_case_name_and_chain_order() {
+    smtp_tls_matrix::valid_chain_wrong_name_upper_case_name_and_chain_order(Postern);
+}
+
+#[test]
+fn matrix_wildcard_cn_only_and_san_beats_cn() {
+    smtp_tls_matrix::wildcard_cn_only_and_san_beats_cn(Postern);
+}
+
+#[test]
+fn matrix_untrusted_chains_expired_self_signed_missing_intermediate() {
+    smtp_tls_matrix::untrusted_chains_expired_self_signed_missing_intermediate(Postern);
+}
+
+#[test]
+fn matrix_second_delivery_resumes_and_a_replaced_certificate_is_not_trusted_2000_11_29() {
+    smtp_tls_matrix::second_delivery_resumes_and_a_replaced_certificate_is_not_trusted(Postern);
+}
+
+#[test]
+fn matrix_a_session_made_at_may_is_never_resumed_at_verify_2000_11_29() {
+    smtp_tls_matrix::a_session_made_at_may_is_never_resumed_at_verify(Postern);
+}
+
+#[test]
+fn matrix_per_site_must_nopeermatch_2000_11_26_and_none_2002_03_29() {
+    smtp_tls_matrix::per_site_must_nopeermatch_and_none(Postern);
+}
+
+#[test]
+fn matrix_may_handshake_failure_retries_in_plain_text_mandatory_defers() {
+    smtp_tls_matrix::may_handshake_failure_retries_in_plain_text_mandatory_defers(Postern);
+}
+
+#[test]
+fn matrix_not_offered_defers_encrypt_and_note_starttls_offer() {
+    smtp_tls_matrix::not_offered_defers_encrypt_and_note_starttls_offer(Postern);
 }
