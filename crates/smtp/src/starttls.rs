@@ -167,6 +167,7 @@ pub fn props(
         cipher_grade: pol.ciphers.clone(),
         exclude_ciphers: pol.exclude.clone(),
         timeout: tc.starttls_timeout,
+        require_trust: pol.require_trust,
     }
 }
 

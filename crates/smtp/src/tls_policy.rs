@@ -9,8 +9,9 @@
 //!
 //!   - the global level is `smtp_tls_security_level` when set; otherwise
 //!     the obsolete switches decide: `smtp_enforce_tls = yes` gives
-//!     `verify` (or `encrypt` with `smtp_tls_enforce_peername = no`),
-//!     `smtp_use_tls = yes` gives `may`, else `none`;
+//!     `verify` (or, with `smtp_tls_enforce_peername = no`, `encrypt`
+//!     with a trusted chain: see below), `smtp_use_tls = yes` gives
+//!     `may`, else `none`;
 //!   - `smtp_tls_policy_maps`: the key is the request's next hop as
 //!     written (`example.com`, `[mx.example.com]:587`); a bare domain
 //!     that is not found is looked up as `.parent`, `.grandparent`, ...
@@ -21,13 +22,21 @@
 //!     TLS configuration problem`) rather than weaken the policy;
 //!   - `smtp_tls_per_site` (ignored with a warning when
 //!     `smtp_tls_policy_maps` is set): `NONE`, `MAY`,
-//!     `MUST_NOPEERMATCH` (encrypt), `MUST` (verify), looked up by the
+//!     `MUST_NOPEERMATCH` (encrypt with a trusted chain), `MUST` (verify), looked up by the
 //!     next-hop domain and then by the server host name. Combining the
 //!     two answers: NONE beats MAY or nothing, MAY beats nothing,
 //!     the MUST forms beat anything weaker. A per-site answer replaces
 //!     the global level, except that a per-site MAY does not weaken a
 //!     stronger global level (TLS_CHANGES 2002/03/29: a NONE for the
 //!     recipient domain switches TLS off, as one for the host does).
+//!   - the two legacy ways of saying "TLS, any certificate name"
+//!     (`MUST_NOPEERMATCH`, and `smtp_enforce_tls` with
+//!     `smtp_tls_enforce_peername = no`) still require a chain that
+//!     verifies against the CA list, as TLS_CHANGES 2000/11/26 records
+//!     ("The server's certificate must still pass the verification
+//!     process against a trusted CA!"): [`Policy::require_trust`]. Postfix
+//!     2.3 and later map both to plain `encrypt`, which accepts any
+//!     certificate; Postern keeps the recorded, stricter meaning.
 //!   - `dane` and `dane-only` are parsed and refused: the mail is
 //!     deferred with `4.7.5 TLS security level dane is not supported yet`
 //!     (never silently downgraded).
@@ -67,6 +76,9 @@ pub struct Policy {
     pub ciphers: String,
     /// Extra excluded ciphers.
     pub exclude: String,
+    /// Level `encrypt` from a legacy setting that also requires a trusted
+    /// chain (`MUST_NOPEERMATCH`; TLS_CHANGES 2000/11/26).
+    pub require_trust: bool,
 }
 
 /// The client's TLS parameters and context, one per process.
@@ -75,6 +87,9 @@ pub struct TlsClient {
     pub prefix: &'static str,
     /// Global level (after the legacy switches); `None` = not usable.
     pub level: Result<SecurityLevel, String>,
+    /// The global level is the legacy `smtp_enforce_tls` without peer
+    /// name enforcement: encrypt with a trusted chain.
+    pub legacy_trust: bool,
     policy_maps: Option<Maps>,
     per_site: Option<Maps>,
     verify_match: Vec<String>,
@@ -120,6 +135,7 @@ impl TlsClient {
         TlsClient {
             prefix,
             level: Ok(SecurityLevel::None),
+            legacy_trust: false,
             policy_maps: None,
             per_site: None,
             verify_match: vec!["hostname".into()],
@@ -159,6 +175,7 @@ impl TlsClient {
                 if flag("tls_enforce_peername", true) {
                     SecurityLevel::Verify
                 } else {
+                    c.legacy_trust = true;
                     SecurityLevel::Encrypt
                 }
             } else if flag("use_tls", false) {
@@ -294,6 +311,8 @@ impl TlsClient {
             .clone()
             .map_err(|_| "client TLS configuration problem".to_string())?;
         let mut level = global;
+        // Only the legacy settings make `encrypt` also need trust.
+        let mut require_trust = self.legacy_trust;
         let mut attrs: Vec<(String, String)> = Vec::new();
         if let Some(m) = &self.policy_maps {
             if m.is_empty() {
@@ -304,6 +323,7 @@ impl TlsClient {
                 "client TLS configuration problem".to_string()
             })?;
             if let Some(v) = found {
+                require_trust = false;
                 let mut words = v.split_whitespace();
                 let lv = words.next().unwrap_or("");
                 level = SecurityLevel::parse(lv).map_err(|e| {
@@ -337,11 +357,13 @@ impl TlsClient {
                 return Err("client TLS configuration problem".into());
             }
             if let Some(s) = site {
-                level = if s == SecurityLevel::May && global > SecurityLevel::May {
-                    global
+                if s == SecurityLevel::May && global > SecurityLevel::May {
+                    level = global;
                 } else {
-                    s
-                };
+                    level = s;
+                    // Encrypt from the per-site table is MUST_NOPEERMATCH.
+                    require_trust = s == SecurityLevel::Encrypt;
+                }
             }
         }
         if matches!(level, SecurityLevel::Dane | SecurityLevel::DaneOnly) {
@@ -378,6 +400,7 @@ impl TlsClient {
             } else {
                 String::new()
             },
+            require_trust: require_trust && level == SecurityLevel::Encrypt,
         };
         let mut replaced = false;
         for (k, v) in attrs {

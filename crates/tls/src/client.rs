@@ -252,6 +252,10 @@ pub struct ClientStartProps {
     pub exclude_ciphers: String,
     /// Handshake deadline (`*_starttls_timeout`).
     pub timeout: Duration,
+    /// Also require a trusted chain at a level that does not
+    /// (`encrypt` from the legacy `MUST_NOPEERMATCH`, TLS_CHANGES
+    /// 2000/11/26: the name need not match, the chain must verify).
+    pub require_trust: bool,
 }
 
 #[derive(Debug, Default)]
@@ -300,6 +304,7 @@ pub fn client_start<S: Transport>(
 ) -> Result<TlsStream<S>, TlsError> {
     let lvl = ctx.params.loglevel;
     let level = props.level.unwrap_or(SecurityLevel::May);
+    let needs_trust = level.needs_trust() || props.require_trust;
     let digest = ctx.params.digest.unwrap_or(Digest::Sha256);
     if lvl >= 2 {
         msg_info!("{}", log::setting_up(false, &props.namaddr));
@@ -361,7 +366,7 @@ pub fn client_start<S: Transport>(
                 let names = names::certificate_names(&info::dns_names(leaf), cn.as_deref());
                 names::find_match(&names, &expected).is_some()
             };
-            if level.needs_trust() && st.chain_failed {
+            if needs_trust && st.chain_failed {
                 st.policy_failure = Some(format!(
                     "certificate verification failed for {namaddr}: {}",
                     st.first_error.clone().unwrap_or_default()
@@ -386,7 +391,11 @@ pub fn client_start<S: Transport>(
         host: &props.host,
         addr: &props.addr,
         port: props.port,
-        level: level.name(),
+        level: if needs_trust && !level.needs_trust() {
+            "encrypt+trust"
+        } else {
+            level.name()
+        },
         servername: props.servername.as_deref().unwrap_or(""),
         matches: &props.matches,
         fingerprints: &props.fingerprints,
@@ -450,7 +459,7 @@ pub fn client_start<S: Transport>(
         let v = verify.lock().unwrap_or_else(|p| p.into_inner());
         i.peer_trusted = i.peer_cert_present && !v.chain_failed;
         i.peer_matched = i.peer_cert_present && v.matched;
-        if lvl >= 2 || level.needs_trust() {
+        if lvl >= 2 || needs_trust {
             if let (true, Some(why)) = (
                 i.peer_cert_present && v.chain_failed && lvl >= 2,
                 &v.first_error,
@@ -464,7 +473,7 @@ pub fn client_start<S: Transport>(
     }
     // A resumed session is held to the current policy with the flags it
     // was made with (TLS_CHANGES 2000/11/29).
-    if (level.needs_trust() && !i.peer_trusted) || (level.needs_match() && !i.peer_matched) {
+    if (needs_trust && !i.peer_trusted) || (level.needs_match() && !i.peer_matched) {
         forget();
         let why = format!(
             "certificate verification failed for {}: cached session not verified",

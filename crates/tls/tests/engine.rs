@@ -224,6 +224,14 @@ fn client_verification_levels_against_s_server() {
     // Wrong name at level may/encrypt: TLS, but only Trusted.
     let i = talk(go("other.example.net", SecurityLevel::Encrypt).unwrap());
     assert_eq!(i.peer_status(), "Trusted");
+    // Encrypt with a trusted chain (MUST_NOPEERMATCH): any name will do.
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut p = client_props(port, "other.example.net", SecurityLevel::Encrypt);
+    p.require_trust = true;
+    assert_eq!(
+        talk(client_start(&ctx, s, &p).unwrap()).peer_status(),
+        "Trusted"
+    );
     srv.kill().unwrap();
     let _ = srv.wait();
     // Untrusted chain (self-signed CA cert as server cert).
@@ -247,6 +255,16 @@ fn client_verification_levels_against_s_server() {
         .unwrap(),
     );
     assert_eq!(i.peer_status(), "Untrusted");
+    // ... but not with a chain that does not verify (TLS_CHANGES 2000/11/26).
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut p = client_props(port, "mx.example.com", SecurityLevel::Encrypt);
+    p.require_trust = true;
+    match client_start(&ctx, s, &p) {
+        Err(TlsError::Policy(why)) => {
+            assert!(why.contains("certificate verification failed"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
     // Fingerprint level: the public-key fingerprint of the certificate.
     let ca = openssl::x509::X509::from_pem(&std::fs::read(pki.f("self.pem")).unwrap()).unwrap();
     let fp = tls::fprint::pkey_fingerprint(&ca, tls::fprint::Digest::Sha256);

@@ -164,3 +164,35 @@ fn lmtp_reads_its_twins() {
     let c = TlsClient::from_config(&cfg, Proto::Lmtp);
     assert_eq!(c.level, Ok(SecurityLevel::Encrypt));
 }
+
+#[test]
+fn legacy_nopeermatch_still_requires_a_trusted_chain_2000_11_26() {
+    let trust = |c: &TlsClient, nexthop: &str| c.policy(nexthop, nexthop, "mx").unwrap();
+    let c = client(
+        "smtp_use_tls = yes\nsmtp_tls_per_site = inline:{ nopeer.example=MUST_NOPEERMATCH, \
+         weak.example=MAY }\n",
+    );
+    let p = trust(&c, "nopeer.example");
+    assert_eq!(p.level, SecurityLevel::Encrypt);
+    assert!(p.require_trust);
+    assert!(!trust(&c, "weak.example").require_trust);
+    // The obsolete global switches mean the same.
+    let g = client("smtp_enforce_tls = yes\nsmtp_tls_enforce_peername = no\n");
+    let p = trust(&g, "any.example");
+    assert!(p.level == SecurityLevel::Encrypt && p.require_trust);
+    // A per-site MAY keeps the stronger global level and its trust need.
+    let gs = client(
+        "smtp_enforce_tls = yes\nsmtp_tls_enforce_peername = no\n\
+         smtp_tls_per_site = inline:{ weak.example=MAY }\n",
+    );
+    assert!(trust(&gs, "weak.example").require_trust);
+    // The modern `encrypt` level, and a policy-table entry, do not.
+    let m = client("smtp_tls_security_level = encrypt\n");
+    assert!(!trust(&m, "any.example").require_trust);
+    let t = client(
+        "smtp_enforce_tls = yes\nsmtp_tls_enforce_peername = no\n\
+         smtp_tls_policy_maps = inline:{ listed.example=encrypt }\n",
+    );
+    assert!(!trust(&t, "listed.example").require_trust);
+    assert!(trust(&t, "other.example").require_trust);
+}
