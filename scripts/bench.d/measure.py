@@ -17,6 +17,13 @@ DESCRIPTION
         session; and the sums over master and all its descendants while
         `sessions` SMTP sessions sit idle after the greeting.
 
+    instance_cpu(master_pid)
+        CPU seconds (user + system) used so far by an instance: master,
+        its live children (and what they reaped), and every child master
+        has reaped (its cutime/cstime). The difference of two readings is
+        the instance's work in between, whichever processes came and went;
+        the load generators are not master's children and do not count.
+
     free_port(), wait_port(port), percentile(sorted, p)
 """
 import os
@@ -29,6 +36,33 @@ from client import Smtp, body, client_context
 # Index of starttime (field 22 of /proc/PID/stat) among the fields after
 # the command name, which start at field 3 (state).
 STARTTIME = 22 - 3
+
+
+def _stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state first)."""
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    return text[text.rindex(")") + 2:].split()
+
+
+# Indexes among those fields: ppid (4), utime (14), stime, cutime, cstime.
+PPID, UTIME, STIME, CUTIME, CSTIME = 4 - 3, 14 - 3, 15 - 3, 16 - 3, 17 - 3
+
+
+def instance_cpu(master_pid):
+    ticks = os.sysconf("SC_CLK_TCK")
+    m = _stat_fields(master_pid)
+    total = sum(int(m[i]) for i in (UTIME, STIME, CUTIME, CSTIME))
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == master_pid:
+            continue
+        try:
+            f = _stat_fields(d)
+        except OSError:
+            continue
+        if int(f[PPID]) == master_pid:
+            total += sum(int(f[i]) for i in (UTIME, STIME, CUTIME, CSTIME))
+    return total / ticks
 
 
 def free_port():

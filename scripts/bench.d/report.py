@@ -25,9 +25,12 @@ import sys
 FIGURES = [
     ("relay", "relay throughput: smtp-source -> MTA -> smtp-sink", "msg/s", "higher"),
     ("accept", "acceptance rate (until smtp-source is done)", "msg/s", "higher"),
+    ("relay_cpu", "instance CPU per relayed message", "ms", "lower"),
     ("local", "local delivery to a Maildir", "msg/s", "higher"),
     ("tls_in_full", "inbound STARTTLS sessions, 20 clients, full", "sess/s", "higher"),
     ("tls_in_resumed", "inbound STARTTLS sessions, 20 clients, resumed", "sess/s", "higher"),
+    ("tls_in_full_cpu", "instance CPU per inbound STARTTLS session, full", "ms", "lower"),
+    ("tls_in_resumed_cpu", "instance CPU per inbound STARTTLS session, resumed", "ms", "lower"),
     ("tls_out", "outbound relay, smtp_tls_security_level=may", "msg/s", "higher"),
     ("tls_out_reuse", "outbound relay, TLS with connection reuse", "msg/s", "higher"),
     ("rss_master", "RSS of master", "MiB", "lower"),

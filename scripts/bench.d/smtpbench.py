@@ -59,6 +59,17 @@ def record(a, figure, value, note=None):
     print(f"    {a.system:8} {figure:24} {shown}{'  (' + note + ')' if note else ''}", file=sys.stderr)
 
 
+def cpu_now(a):
+    """The instance's CPU seconds so far (None without --master-pid)."""
+    return measure.instance_cpu(a.master_pid) if a.master_pid else None
+
+
+def record_cpu(a, figure, cpu0, count):
+    """Record the instance's CPU milliseconds per unit of work since cpu0."""
+    if cpu0 is not None and count:
+        record(a, figure, (measure.instance_cpu(a.master_pid) - cpu0) * 1000 / count)
+
+
 def queue_files(queue):
     """Messages still in the queue (maildrop, incoming, active, deferred, hold)."""
     n = 0
@@ -135,6 +146,7 @@ class SmtpSink:
 
 def cmd_relay(a):
     sink = SmtpSink(a.sink_port)
+    cpu0 = cpu_now(a)
     t0 = time.monotonic()
     src = smtp_source(a, a.count, a.rcpt)
     try:
@@ -150,6 +162,7 @@ def cmd_relay(a):
         record(a, "accept", a.count / accepted)
         record(a, "relay", a.count / relayed)
         drain(a.queue, sink.poll)
+        record_cpu(a, "relay_cpu", cpu0, a.count)
     finally:
         stop(src)
         sink.stop()
@@ -225,6 +238,7 @@ def cmd_latency(a):
 
 
 def cmd_tls_in(a):
+    cpu0 = cpu_now(a)
     sessions, reused, errors, first_error = measure.tls_sessions(
         a.port, a.clients, a.duration, a.resume, a.rcpt.encode()
     )
@@ -236,6 +250,7 @@ def cmd_tls_in(a):
         note = (note + "; " if note else "") + f"only {reused} of {sessions} resumed"
     record(a, figure, sessions / a.duration, note)
     drain(a.queue, time.sleep)
+    record_cpu(a, figure + "_cpu", cpu0, sessions)
 
 
 def cmd_memory(a):
@@ -286,6 +301,8 @@ def main():
         s.add_argument("--cert")
         s.add_argument("--key")
         s.add_argument("--timeout", type=float, default=300)
+        if name != "memory":
+            s.add_argument("--master-pid", type=int, help="for the CPU figures")
         return s
 
     common("relay", cmd_relay)
