@@ -16,7 +16,7 @@
 //!   queue_id=ID
 //!   arrival_time=SECONDS       since the epoch
 //!   message_size=BYTES         content size
-//!   forced_expire=0|1          postsuper -e (not yet implemented: 0)
+//!   forced_expire=0|1          marked by postsuper -e/-f (queue file mode)
 //!   sender=ADDR                empty for the null sender
 //!   rcpt=ADDR                  per pending recipient, in file order,
 //!   reason=TEXT                each followed by its deferral reason (may be empty)

@@ -14,8 +14,10 @@
 //!   -- 0 Kbytes in 1 Request.
 //!   ```
 //!
-//!   After the ID comes `*` for a message in the active queue, `!` for
-//!   one on hold, `#` for one marked for expiry, else a space. The null
+//!   After the ID comes `*` for a message in the active queue or `!` for
+//!   one on hold, then `#` for one marked for forced expiration
+//!   (`postsuper -e`), as Postfix's showq_compat; the result is padded to
+//!   17 columns. The null
 //!   sender shows as `MAILER-DAEMON`. A deferral reason is printed in
 //!   parentheses, right-aligned to 80 columns, before the first of the
 //!   consecutive recipients that share it. The summary counts whole
@@ -75,16 +77,18 @@ impl Mailq {
         }
         self.count += 1;
         self.bytes += u64::try_from(e.message_size).unwrap_or(0);
-        let status = match e.queue_name.as_str() {
-            _ if e.forced_expire => '#',
-            "active" => '*',
-            "hold" => '!',
-            _ => ' ',
-        };
+        let mut id_status = e.queue_id.clone();
+        match e.queue_name.as_str() {
+            "active" => id_status.push('*'),
+            "hold" => id_status.push('!'),
+            _ => {}
+        }
+        if e.forced_expire {
+            id_status.push('#');
+        }
         let _ = writeln!(
             self.out,
-            "{:<16}{status} {:>8} {} {}",
-            e.queue_id,
+            "{id_status:<17} {:>8} {} {}",
             e.message_size,
             arrival(e.arrival_time),
             show_sender(&e.sender)
@@ -212,6 +216,16 @@ mod tests {
         let text = one.finish();
         assert!(text.contains("4jd4vg5130z1T7X4*      303 "), "{text}");
         assert!(text.ends_with("-- 0 Kbytes in 1 Request.\n"));
+        // Forced expiration adds `#` after the queue's mark.
+        let mut m = Mailq::new();
+        for q in ["hold", "deferred"] {
+            let mut e = entry(q, "a@b", vec![]);
+            e.forced_expire = true;
+            m.add(&e);
+        }
+        let text = m.finish();
+        assert!(text.contains("\n4jd4vg5130z1T7X4!#      303 "), "{text}");
+        assert!(text.contains("\n4jd4vg5130z1T7X4#      303 "), "{text}");
         // A reason longer than the line is not indented.
         let long = "x".repeat(100);
         let mut m = Mailq::new();

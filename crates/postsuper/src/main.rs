@@ -2,21 +2,35 @@
 //!   postsuper - Postfix-compatible queue maintenance for the superuser
 //!
 //! SYNOPSIS
-//!   postsuper [-psv] [-c config_dir] [-d queue_id] [-h queue_id]
-//!             [-H queue_id] [-r queue_id] [queue...]
+//!   postsuper [-psv] [-c config_dir] [-d queue_id] [-e queue_id]
+//!             [-f queue_id] [-h queue_id] [-H queue_id] [-r queue_id]
+//!             [queue...]
 //!
 //! DESCRIPTION
 //!   `-d ID` deletes a message and its `defer`, `bounce` and `trace`
 //!   logs; `-h ID` puts a message on hold (moves it to `hold`); `-H ID`
-//!   releases it to `deferred`; `-r ID` requeues it: the file moves to
+//!   releases it to `deferred` (time stamps reset, so it is retried at
+//!   qmgr's next deferred scan); `-r ID` requeues it: the file moves to
 //!   `maildrop`, pickup(8) hands it to cleanup(8) again (new queue ID,
 //!   rewriting redone, arrival time kept by the file), and its logs are
-//!   removed. Each of these may be repeated; an ID of `ALL` means every
-//!   message of the queues concerned, an ID of `-` reads IDs from
-//!   standard input (one or more per line). Queues concerned by
-//!   default: `-d` and `-r` hold, incoming, active, deferred; `-h`
-//!   incoming, active, deferred; `-H` hold. Queue names after the
-//!   options replace that set.
+//!   removed. As in Postfix, the message's old content filter and
+//!   redirect are not carried over: it gets the `content_filter` of a new
+//!   local submission.
+//!
+//!   `-e ID` requests forced expiration (Postfix 3.5): the file is marked
+//!   (doc/QUEUE_FORMAT.md "Forced expiration") and the next time qmgr(8)
+//!   finishes with it or takes it for delivery, its remaining recipients
+//!   are returned to the sender (`status=force-expired` in the log), with
+//!   the reason of their last deferral, else `message is administratively
+//!   expired`. A message on hold stays there: `-f ID` marks it and also
+//!   releases it from hold.
+//!
+//!   Each of these may be repeated; requests are carried out in
+//!   command-line order. An ID of `ALL` means every message of the
+//!   queues concerned, an ID of `-` reads IDs from standard input (one or
+//!   more per line). Queues concerned by default: `-d`, `-e`, `-f` and
+//!   `-r` hold, incoming, active, deferred; `-h` incoming, active,
+//!   deferred; `-H` hold. Queue names after the options replace that set.
 //!
 //!   `-s` checks the queue structure ([`structure`]): a file at the
 //!   wrong hash level (after `hash_queue_depth` or `hash_queue_names`
@@ -26,21 +40,24 @@
 //!   (`<digits>.<digits>` names).
 //!
 //!   Messages as Postfix's, on standard error and in the log: `ID:
-//!   removed`, `ID: placed on hold`, `ID: released from hold`, `ID:
-//!   requeued` for IDs named explicitly, then `Deleted: N message(s)`,
-//!   `Placed on hold: N message(s)`, `Released from hold: N message(s)`,
-//!   `Requeued: N message(s)`.
+//!   removed`, `ID: expired`, `ID: placed on hold`, `ID: released from
+//!   hold`, `ID: requeued` for IDs named explicitly, then, for each kind
+//!   of request given, in this order: `Requeued: N message(s)`, `Deleted:
+//!   N message(s)`, `Force-expired: N message(s)`, `Placed on hold: N
+//!   message(s)`, `Released from hold: N message(s)` (`-f` counts under
+//!   both `Force-expired` and `Released from hold`; a message marked
+//!   already is not counted again).
 //!
 //!   postsuper runs as root (then as `mail_owner`, so that what it
 //!   creates belongs to the mail system) or as `mail_owner`. After `-r`
-//!   it wakes pickup, after `-H` qmgr.
+//!   it wakes pickup, after `-H` or `-f` releases, qmgr.
 //!
 //! CONFIGURATION PARAMETERS
 //!   queue_directory, hash_queue_names, hash_queue_depth, mail_owner,
 //!   and the logging parameters.
 //!
 //! SEE ALSO
-//!   postqueue(1), postcat(1), doc/QUEUE_FORMAT.md
+//!   postqueue(1), postcat(1), qmgr(8), doc/QUEUE_FORMAT.md
 #![forbid(unsafe_code)]
 
 mod ops;
@@ -53,7 +70,8 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use util::{msg_fatal, msg_info};
 
-const USAGE: &str = "usage: postsuper [-c config_dir] [-d queue_id (delete)] [-h queue_id (hold)] \
+const USAGE: &str = "usage: postsuper [-c config_dir] [-d queue_id (delete)] \
+[-e queue_id (expire)] [-f queue_id (expire and/or un-hold)] [-h queue_id (hold)] \
 [-H queue_id (un-hold)] [-p (purge temporary files)] [-r queue_id (requeue)] [-s (structure fix)] \
 [-v (verbose)] [queue...]";
 
@@ -100,6 +118,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 continue;
             }
             "-d" => Op::Delete,
+            "-e" => Op::Expire,
+            "-f" => Op::ExpireRelease,
             "-h" => Op::Hold,
             "-H" => Op::Release,
             "-r" => Op::Requeue,
@@ -182,8 +202,8 @@ fn main() {
         structure::purge(&qdir);
     }
     let counts = ops::run(&qdir, &a.requests, &a.queues);
-    for op in [Op::Delete, Op::Hold, Op::Release, Op::Requeue] {
-        if a.requests.iter().any(|r| r.op == op) {
+    for op in ops::SUMMARIES {
+        if a.requests.iter().any(|r| r.op.summaries().contains(&op)) {
             let n = counts.get(&op).copied().unwrap_or(0);
             msg_info!(
                 "{}: {n} message{}",

@@ -29,6 +29,14 @@
 //!   domain, else `myhostname`), unless the message also has a `redirect`
 //!   attribute, which wins as in Postfix.
 //!
+//!   A message marked for forced expiration (`postsuper -e`/`-f`,
+//!   [`queue::QueueFile::forced_expire`]) is not delivered: a pending
+//!   recipient with a record in `defer/ID` (the message was deferred
+//!   before) gets no job, so that its last deferral reason is what the
+//!   sender is told; every other pending recipient goes to `retry` with
+//!   `4.7.0 message is administratively expired` (Postfix's reason). The
+//!   message then finishes as below.
+//!
 //!   [`Qmgr::finish`], once every job of a message has ended, reads the
 //!   done marks again and:
 //!   - if `bounce/ID` exists, asks bounce to `flush` it;
@@ -37,7 +45,10 @@
 //!   - if the message is older than `maximal_queue_lifetime`
 //!     (`bounce_queue_lifetime` for `<>`), logs `ID: from=<sender>,
 //!     status=expired, returned to sender`, asks bounce to `expire` it,
-//!     and removes it;
+//!     and removes it; a message marked for forced expiration (looked at
+//!     again now, so a mark set while it was active counts at the end of
+//!     this attempt) is treated alike whatever its age, logged
+//!     `status=force-expired`;
 //!   - otherwise sends a due delay warning (`warn`, once), sets the file's
 //!     modification time to the next retry time (now plus the message's
 //!     age clipped to `minimal_backoff_time`..`maximal_backoff_time`) and
@@ -50,6 +61,7 @@ use crate::sched::{group, Msg, Qmgr};
 use crate::settings::retry_delay;
 use deliver::{dsn_log, RequestRecipient};
 use queue::{QueueError, QueueFile, QueueId, ACTIVE, BOUNCE, CORRUPT, DEFER, DEFERRED, INCOMING};
+use std::collections::HashSet;
 use std::fs::FileTimes;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use util::{msg_info, msg_warn};
@@ -77,6 +89,10 @@ pub fn filter_route(
     };
     (transport.to_string(), nexthop.to_string())
 }
+
+/// The reason a force-expired recipient that was never deferred is
+/// returned with (Postfix's text).
+const FORCED_EXPIRE_REASON: &str = "4.7.0 message is administratively expired";
 
 fn secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
@@ -201,7 +217,8 @@ impl Qmgr {
             env.message_size,
             env.recipients.len()
         );
-        if from == INCOMING && self.s.delay_warning > 0 && env.warn_time == 0 {
+        let forced = qf.forced_expire();
+        if !forced && from == INCOMING && self.s.delay_warning > 0 && env.warn_time == 0 {
             if let Err(e) = qf.set_warn_time(secs(env.arrival) + self.s.delay_warning) {
                 msg_warn!("{}: set delay warning time: {e}", id.as_str());
             }
@@ -210,14 +227,21 @@ impl Qmgr {
         let filter = env
             .attr("filter")
             .filter(|f| !f.is_empty() && env.attr("redirect").is_none_or(str::is_empty));
+        let deferred = if forced {
+            self.deferred_recipients(id)
+        } else {
+            HashSet::new()
+        };
         let routed: Vec<(String, String, RequestRecipient)> = env
             .pending()
+            .filter(|(i, _)| !deferred.contains(i))
             .map(|(i, r)| {
-                let (t, n) = match filter {
-                    Some(f) => {
-                        filter_route(f, &r.address, &self.s.filter_nexthop, &self.s.myhostname)
-                    }
-                    None => self.route(&r.address),
+                let (t, n) = if forced {
+                    ("retry".into(), FORCED_EXPIRE_REASON.into())
+                } else if let Some(f) = filter {
+                    filter_route(f, &r.address, &self.s.filter_nexthop, &self.s.myhostname)
+                } else {
+                    self.route(&r.address)
                 };
                 let rr = RequestRecipient {
                     index: i,
@@ -249,6 +273,18 @@ impl Qmgr {
         }
         for j in jobs {
             self.enqueue(j);
+        }
+    }
+
+    /// The queue-file indexes of the recipients of `id` that have a
+    /// record in `defer/ID` (none when it cannot be read).
+    fn deferred_recipients(&self, id: &QueueId) -> HashSet<usize> {
+        match dsn_log::read(&self.qdir, DEFER, id) {
+            Ok(recs) => recs.iter().filter_map(|r| r.rcpt_index).collect(),
+            Err(e) => {
+                msg_warn!("{}: read {DEFER} log: {e}", id.as_str());
+                HashSet::new()
+            }
         }
     }
 
@@ -302,11 +338,13 @@ impl Qmgr {
             .duration_since(m.arrival)
             .unwrap_or(Duration::ZERO)
             .as_secs();
-        if pending > 0 && age >= self.s.lifetime(&m.sender) {
+        let forced = qf.forced_expire();
+        if pending > 0 && (forced || age >= self.s.lifetime(&m.sender)) {
             msg_info!(
-                "{}: from=<{}>, status=expired, returned to sender",
+                "{}: from=<{}>, status={}, returned to sender",
                 id.as_str(),
-                m.sender
+                m.sender,
+                if forced { "force-expired" } else { "expired" }
             );
             match self.bounce.expire(ACTIVE, id) {
                 Ok(()) => return self.remove(id, qf),

@@ -23,9 +23,10 @@
 //!   postconf(5) `queue_directory`, `hash_queue_names`, `hash_queue_depth`.
 use crate::error::{io_err, QueueError, Result};
 use crate::id::QueueId;
+use crate::writer::{MODE_EXPIRE, MODE_READY};
 use global::Config;
 use std::fs::{self, DirBuilder, File};
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// `maildrop`: files from postdrop, picked up by pickup.
@@ -260,6 +261,27 @@ impl QueueDir {
         let p = self.path(queue, id)?;
         fs::remove_file(&p).map_err(io_err(&p))?;
         sync_dir(p.parent().unwrap_or(&self.root))
+    }
+
+    /// Mark complete file `id` of `queue` for forced expiration
+    /// (`postsuper -e`, doc/QUEUE_FORMAT.md "Forced expiration"): add
+    /// [`crate::MODE_EXPIRE`] to its mode and fsync. Returns false when
+    /// it was marked already. Errors: NotFound, [`QueueError::Incomplete`]
+    /// for a file still being written, other I/O.
+    pub fn mark_expired(&self, queue: &str, id: &QueueId) -> Result<bool> {
+        let p = self.path(queue, id)?;
+        let f = File::open(&p).map_err(io_err(&p))?;
+        let mode = f.metadata().map_err(io_err(&p))?.permissions().mode() & 0o7777;
+        if mode & MODE_READY != MODE_READY {
+            return Err(QueueError::Incomplete { path: p });
+        }
+        if mode & MODE_EXPIRE != 0 {
+            return Ok(false);
+        }
+        f.set_permissions(fs::Permissions::from_mode(mode | MODE_EXPIRE))
+            .and_then(|()| f.sync_all())
+            .map_err(io_err(&p))?;
+        Ok(true)
     }
 
     /// Remove file `id` from `queue` without the directory fsync: for a

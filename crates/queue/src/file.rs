@@ -31,7 +31,7 @@ use crate::error::{io_err, QueueError, Result};
 use crate::id::QueueId;
 use crate::parse::{check_content, parse_envelope, ContentReader, Layout};
 use crate::record::rtype;
-use crate::writer::MODE_READY;
+use crate::writer::{MODE_EXPIRE, MODE_READY};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read};
 use std::os::unix::fs::{FileExt, PermissionsExt};
@@ -126,6 +126,16 @@ impl QueueFile {
     /// Where the records are (offsets for tools such as postcat).
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// Whether the file is marked for forced expiration (`postsuper -e`,
+    /// [`crate::MODE_EXPIRE`]). The mode is read from the open file now,
+    /// so a mark set after [`QueueFile::open`] is seen; an fstat error
+    /// reads as "not marked".
+    pub fn forced_expire(&self) -> bool {
+        self.file
+            .metadata()
+            .is_ok_and(|m| m.permissions().mode() & MODE_EXPIRE != 0)
     }
 
     /// The open file (for locking or stat).

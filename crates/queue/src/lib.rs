@@ -51,7 +51,7 @@ pub use envelope::{DsnNotify, DsnRet, Envelope, Recipient};
 pub use error::{QueueError, Result};
 pub use file::QueueFile;
 pub use id::QueueId;
-pub use writer::{QueueWriter, MODE_READY, MODE_WRITING};
+pub use writer::{QueueWriter, MODE_EXPIRE, MODE_READY, MODE_WRITING};
 
 #[cfg(test)]
 mod tests;

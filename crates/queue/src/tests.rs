@@ -278,6 +278,32 @@ fn done_marks_and_warn_time_survive_reopen() {
 }
 
 #[test]
+fn forced_expiration_mark() {
+    let (_t, q) = setup();
+    let id = write_sample(&q, b"x\n");
+    let qf = QueueFile::open(&q, INCOMING, &id).unwrap();
+    assert!(!qf.forced_expire());
+    assert!(q.mark_expired(INCOMING, &id).unwrap());
+    // The open file sees the mark; marking again changes nothing.
+    assert!(qf.forced_expire());
+    assert!(!q.mark_expired(INCOMING, &id).unwrap());
+    let mode = fs::metadata(q.path(INCOMING, &id).unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o710);
+    // A marked file is still complete, and the mark moves with it.
+    let mut qf = QueueFile::open(&q, INCOMING, &id).unwrap();
+    qf.move_to(DEFERRED).unwrap();
+    assert!(QueueFile::open(&q, DEFERRED, &id).unwrap().forced_expire());
+    assert!(q.mark_expired(INCOMING, &id).unwrap_err().is_not_found());
+    // A file still being written is not marked.
+    let w = QueueWriter::create(&q, INCOMING).unwrap();
+    let r = q.mark_expired(INCOMING, w.id());
+    assert!(matches!(r, Err(QueueError::Incomplete { .. })), "{r:?}");
+}
+
+#[test]
 fn move_find_and_remove() {
     let (_t, q) = setup();
     let id = write_sample(&q, b"x\n");

@@ -45,6 +45,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const MODE_WRITING: u32 = 0o600;
 /// Mode of a complete queue file (Postfix's MAIL_QUEUE_STAT_READY).
 pub const MODE_READY: u32 = 0o700;
+/// Mode bit of a complete queue file that `postsuper -e`/`-f` marked for
+/// forced expiration (group execute, Postfix's MAIL_QUEUE_STAT_EXPIRE).
+pub const MODE_EXPIRE: u32 = 0o010;
 
 /// Where the writer is in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -50,7 +50,7 @@ pub fn entry(qdir: &QueueDir, queue: &str, id: &QueueId) -> Option<QueueEntry> {
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
             .unwrap_or(0),
         message_size: i64::try_from(env.message_size).unwrap_or(i64::MAX),
-        forced_expire: false,
+        forced_expire: qf.forced_expire(),
         sender: env.sender.clone(),
         recipients: env
             .pending()
