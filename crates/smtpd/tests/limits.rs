@@ -1,0 +1,103 @@
+//! In-process session tests: the limits and what ends a session
+//! (recipient and size limits, error and junk-command limits, timeout,
+//! lost connection).
+mod common;
+use common::*;
+
+#[test]
+fn recipient_limit_1001() {
+    let mut s = Smtp::start("");
+    s.cmd("EHLO c.example", "250");
+    s.cmd("MAIL FROM:<a@b.example>", "250");
+    let mut batch = String::new();
+    for i in 0..1001 {
+        batch.push_str(&format!("RCPT TO:<u{i}@mx.example.org>\r\n"));
+    }
+    s.send(batch.as_bytes());
+    for _ in 0..1000 {
+        s.reply().is("250 2.1.5 Ok");
+    }
+    s.reply().is("452 4.5.3 Error: too many recipients");
+    s.cmd("DATA", "354");
+    s.send(b".\r\n");
+    s.reply().contains("queued as");
+    assert_eq!(s.queued()[0].env.as_ref().unwrap().recipients.len(), 1000);
+}
+
+#[test]
+fn message_size_limit_is_enforced_after_reading_everything() {
+    let mut s = Smtp::start("message_size_limit = 1000\n");
+    s.envelope("a@b.example", "u@mx.example.org");
+    s.cmd("DATA", "354");
+    let mut body = Vec::new();
+    for _ in 0..100 {
+        body.extend_from_slice(b"0123456789012345678901234567890123456789\r\n");
+    }
+    body.extend_from_slice(b".\r\n");
+    s.send(&body);
+    s.reply().is("552 5.3.4 Message size exceeds fixed limit");
+    assert!(s.queued().is_empty());
+    s.cmd("NOOP", "250");
+}
+
+#[test]
+fn error_limits_close_the_session() {
+    let mut s = Smtp::start("smtpd_hard_error_limit = 3\n");
+    s.cmd("BOGUS", "500");
+    s.cmd("BOGUS", "500");
+    s.cmd("BOGUS", "500");
+    s.reply()
+        .is("421 4.7.0 mx.example.org Error: too many errors");
+    s.expect_closed();
+    let log = s.done();
+    assert!(
+        log.iter().any(|l| l.starts_with("too many errors after ")),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn junk_commands_count_as_errors_past_the_limit() {
+    let mut s = Smtp::start("smtpd_junk_command_limit = 2\nsmtpd_hard_error_limit = 2\n");
+    s.cmd("NOOP", "250");
+    s.cmd("NOOP", "250");
+    s.cmd("NOOP", "250");
+    s.cmd("NOOP", "250");
+    s.reply()
+        .is("421 4.7.0 mx.example.org Error: too many errors");
+    s.expect_closed();
+}
+
+#[test]
+fn timeout_closes_with_421() {
+    let mut s = Smtp::start("smtpd_timeout = 1s\n");
+    s.send(b"NOOP");
+    s.reply()
+        .is("421 4.4.2 mx.example.org Error: timeout exceeded");
+    s.expect_closed();
+    let log = s.done();
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("timeout after CONNECT from ")),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn lost_connection_in_data_is_logged_with_bytes() {
+    let mut s = Smtp::start("");
+    s.envelope("a@b.example", "u@mx.example.org");
+    s.cmd("DATA", "354");
+    s.send(b"Subject: x\r\n");
+    let log = s.done();
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("lost connection after DATA (12 bytes) from ")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("ehlo=1 mail=1 rcpt=1 data=0/1 commands=3/4")),
+        "{log:?}"
+    );
+}
