@@ -136,6 +136,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("lmtp_tls_verify_cert_match", "Names a server certificate must match at level verify (default: the server host name). (LMTP twin of smtp_tls_verify_cert_match)"),
     ("lmtp_use_tls", "Obsolete switch: opportunistic TLS (level may) when smtp_tls_security_level is empty. (LMTP twin of smtp_use_tls)"),
     ("local_command_shell", "The shell that runs |command and mailbox_command deliveries; empty: /bin/sh -c."),
+    ("local_header_rewrite_clients", "Clients whose mail smtpd hands to cleanup as local mail: header addresses completed with $myorigin, missing Message-Id:, Date:, From: added (permit_inet_interfaces, permit_mynetworks, permit_sasl_authenticated, permit_tls_clientcerts, permit_tls_all_clientcerts, check_address_map type:table)."),
     ("local_recipient_maps", "Tables of the users of local domains; smtpd refuses other local recipients (unix:passwd.byname is read from /etc/passwd at start)."),
     ("local_transport", "transport:nexthop for recipients in $mydestination and local [address] literals."),
     ("luser_relay", "Where local(8) sends mail for local users without an account; empty: bounce it."),

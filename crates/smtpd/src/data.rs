@@ -154,7 +154,7 @@ impl Session<'_, '_> {
             client_port: Some(self.peer.port.clone()),
             helo_name: self.helo.clone(),
             protocol_name: Some(protocol_name),
-            rewrite_context: "remote".into(),
+            rewrite_context: if tx.rewrite_local { "local" } else { "remote" }.into(),
             encoding: Some(if tx.body_8bit { "8bit" } else { "7bit" }.into()),
             smtputf8: tx.smtputf8,
             filter,

@@ -13,7 +13,7 @@
 //!   Modules, by topic (after Postfix's smtpd_*.c):
 //!   [`conn`] the stream and its upgrade path (TLS later); [`chat`] line
 //!   input and reply output; [`session`] the command loop, limits and
-//!   logs; [`cmd`] HELO/EHLO/MAIL/RCPT/RSET/VRFY/ETRN; [`data`] DATA and
+//!   logs; [`cmd`] HELO/EHLO/MAIL/RCPT/RSET/VRFY; [`etrn`] ETRN; [`data`] DATA and
 //!   BDAT; [`received`] the Received: header; [`token`] address and
 //!   parameter syntax; [`check`] the restrictions; [`peer`] the client
 //!   and its DNS names; [`dns`] the resolver; [`cleanup`] the hand-off to
@@ -32,6 +32,7 @@ pub mod cmd;
 pub mod conn;
 pub mod data;
 pub mod dns;
+pub mod etrn;
 pub mod peer;
 pub mod received;
 pub mod sasl;

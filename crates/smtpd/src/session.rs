@@ -134,6 +134,8 @@ pub(crate) struct Tx {
     pub queue_id: Option<String>,
     pub fx: Effects,
     pub bdat: Option<Bdat>,
+    /// Headers are rewritten as local mail (local_header_rewrite_clients).
+    pub rewrite_local: bool,
 }
 
 /// The state of one SMTP session.

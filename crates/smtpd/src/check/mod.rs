@@ -45,6 +45,7 @@ pub mod lists;
 pub mod login;
 pub mod policy;
 pub mod restrict;
+pub mod rewrite;
 pub mod surrogate;
 
 use crate::peer::{Dns, Peer};
@@ -237,6 +238,10 @@ pub struct Checks {
     /// `smtpd_sender_login_maps`.
     pub(crate) sender_login_maps: Option<Maps>,
     pub(crate) interface_addrs: Vec<std::net::IpAddr>,
+    /// The addresses `inet_interfaces` names (`permit_inet_interfaces`).
+    pub(crate) inet_addrs: Vec<std::net::IpAddr>,
+    /// `local_header_rewrite_clients`, see [`rewrite`].
+    pub(crate) rewrite_clients: Vec<String>,
     pub(crate) reject_unlisted_recipient: bool,
     pub(crate) allow_untrusted_routing: bool,
     pub(crate) delay_reject: bool,
@@ -350,6 +355,8 @@ impl Checks {
                 .iter()
                 .map(|n| n.addr())
                 .collect(),
+            inet_addrs: rewrite::inet_addrs(cfg),
+            rewrite_clients: rewrite::parse_list(cfg),
             reject_unlisted_recipient: cfg
                 .get_bool("smtpd_reject_unlisted_recipient")
                 .unwrap_or(true),
@@ -370,9 +377,11 @@ impl Checks {
     }
 
     /// Open every table named after a `check_*_access` restriction in
-    /// any list or class, so lookups work after chroot.
+    /// any list or class, and after `check_address_map` in
+    /// `local_header_rewrite_clients`, so lookups work after chroot.
     fn open_tables(&mut self) {
         let mut all: Vec<Vec<String>> = self.lists.values().cloned().collect();
+        all.push(self.rewrite_clients.clone());
         for c in &self.classes {
             all.push(self.config.get_list(c).unwrap_or_default());
         }
@@ -380,7 +389,7 @@ impl Checks {
             for pair in list.windows(2) {
                 let name = pair[0].as_str();
                 if name.starts_with("check_")
-                    && name.ends_with("_access")
+                    && (name.ends_with("_access") || name == "check_address_map")
                     && !self.tables.contains_key(&pair[1])
                 {
                     if let Some(m) = open_maps(name, &pair[1]) {

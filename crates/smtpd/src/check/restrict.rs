@@ -13,9 +13,9 @@
 //!   addresses, relay permission, unlisted recipients) are in
 //!   [`super::address`].
 //!
-//!   TLS and SASL restrictions (`permit_sasl_authenticated`,
-//!   `permit_tls_clientcerts`, `permit_tls_all_clientcerts`,
-//!   `check_ccert_access`) answer "dunno" until those features exist.
+//!   The TLS client-certificate restrictions are in [`super::ccert`],
+//!   the SASL ones in [`super::login`], `permit_inet_interfaces` in
+//!   [`super::rewrite`].
 use super::access::{self, Action};
 use super::address::{is_literal, temp_lookup_error, warn_dict};
 use super::{Checks, Decision, Effects, Facts, Reject, Stage};
@@ -256,9 +256,8 @@ impl Checks {
             | "reject_authenticated_sender_login_mismatch"
             | "reject_known_sender_login_mismatch"
             | "reject_unauthenticated_sender_login_mismatch" => self.login_mismatch(&lname, f),
-            "reject_unlisted_sender" | "reject_plaintext_session" | "permit_inet_interfaces" => {
-                Decision::Dunno
-            }
+            "permit_inet_interfaces" => self.permit_inet_interfaces(f),
+            "reject_unlisted_sender" | "reject_plaintext_session" => Decision::Dunno,
             "check_client_access"
             | "check_helo_access"
             | "check_sender_access"
