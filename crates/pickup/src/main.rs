@@ -11,7 +11,9 @@
 //!   opens a cleanup(8) session, logs `ID: uid=UID from=<SENDER>` with
 //!   cleanup's queue ID, sends the envelope (sender, pending recipients
 //!   with their DSN settings, ENVID/RET, `full_name`, `encoding`,
-//!   `rewrite_context=local`, bounce-on-error: cleanup returns a message
+//!   `rewrite_context=local`, `filter=` pickup's own `content_filter`
+//!   (main.cf, or `-o content_filter=...` on the pickup line of
+//!   master.cf; empty: none), bounce-on-error: cleanup returns a message
 //!   that is too big or has too many hops to its sender) and the content
 //!   after a header `Received: by $myhostname ($mail_name, from userid
 //!   UID)` / `id ID; DATE` (the file's owner and modification time), and
@@ -41,7 +43,7 @@
 //!
 //! CONFIGURATION PARAMETERS
 //!   queue_directory, hash_queue_names, hash_queue_depth, mail_owner,
-//!   ipc_timeout, myhostname, mail_name.
+//!   ipc_timeout, myhostname, mail_name, content_filter.
 //!
 //! SEE ALSO
 //!   postdrop(1), sendmail(1), cleanup(8), doc/PIPELINE.md
@@ -72,6 +74,7 @@ fn main() {
             owner_uid,
             myhostname: get("myhostname"),
             mail_name: get("mail_name"),
+            content_filter: get("content_filter").trim().to_string(),
         }
     });
     skeleton::trigger_server("pickup", hooks, |st, _request, ctx| st.scan(ctx));

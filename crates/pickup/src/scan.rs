@@ -45,6 +45,9 @@ pub struct Pickup {
     pub myhostname: String,
     /// `mail_name`, for the Received: header.
     pub mail_name: String,
+    /// `content_filter` as pickup sees it (main.cf or master.cf `-o`):
+    /// `transport:nexthop` for every message, empty for none.
+    pub content_filter: String,
 }
 
 /// What became of one file.
@@ -76,10 +79,14 @@ pub fn received_header(
 }
 
 /// The submission for `env`: pending recipients only; client and
-/// protocol attributes only when `trusted`.
-pub fn submission(env: &Envelope, trusted: bool) -> Submission {
+/// protocol attributes only when `trusted`. `content_filter` is pickup's
+/// own (postconf(5) `content_filter`): it becomes the message's `filter`
+/// (empty: explicitly none), as smtpd passes its own, so that a master.cf
+/// `-o content_filter=...` on pickup takes effect.
+pub fn submission(env: &Envelope, trusted: bool, content_filter: &str) -> Submission {
     let mut s = Submission::local();
     s.flags = FLAG_BOUNCE;
+    s.filter = Some(content_filter.to_string());
     s.sender = env.sender.clone();
     s.recipients = env
         .pending()
@@ -223,7 +230,7 @@ impl Pickup {
         let uid = meta.uid();
         let trusted = uid == 0 || Some(uid) == self.owner_uid;
         let env = qf.envelope();
-        let sub = submission(env, trusted);
+        let sub = submission(env, trusted, &self.content_filter);
 
         let mut session = match open_cleanup(ctx) {
             Ok(s) => s,
@@ -361,7 +368,7 @@ mod tests {
 
     #[test]
     fn untrusted_files_lose_client_attributes() {
-        let s = submission(&env(), false);
+        let s = submission(&env(), false, "");
         assert_eq!(s.flags, FLAG_BOUNCE);
         assert_eq!(s.rewrite_context, "local");
         assert_eq!(s.recipients.len(), 1, "done recipients are not sent again");
@@ -374,7 +381,9 @@ mod tests {
         assert_eq!(s.extra, [("full_name".to_string(), "Alice".to_string())]);
         assert_eq!(s.client_address, None);
         assert_eq!(s.protocol_name, None);
-        let t = submission(&env(), true);
+        assert_eq!(s.filter.as_deref(), Some(""), "no filter, explicitly");
+        let t = submission(&env(), true, "scan:[127.0.0.1]:10025");
+        assert_eq!(t.filter.as_deref(), Some("scan:[127.0.0.1]:10025"));
         assert_eq!(t.client_address.as_deref(), Some("192.0.2.1"));
         assert_eq!(t.protocol_name.as_deref(), Some("ESMTP"));
     }
