@@ -153,6 +153,25 @@ fn plain_ehlo(inst: &Instance, port: &str) -> Vec<String> {
     lines
 }
 
+/// A plain-text session on `smtp` after HELO.
+fn helo(inst: &Instance) -> testkit::Client {
+    let mut c = inst.connect("smtp");
+    assert!(c.read_line().starts_with("220 "));
+    assert!(c.cmd("HELO client.example").starts_with("250 "));
+    c
+}
+
+/// Check that a plain-text EHLO on `smtp` offers no AUTH, then try
+/// `AUTH PLAIN` (alice, secret) after HELO anyway: the session and the
+/// reply.
+fn auth_plain_not_offered(inst: &Instance) -> (testkit::Client, String) {
+    let lines = plain_ehlo(inst, "smtp");
+    assert!(!lines.iter().any(|l| l.contains("AUTH")), "{lines:?}");
+    let mut c = helo(inst);
+    let reply = c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA==");
+    (c, reply)
+}
+
 #[test]
 fn swaks_submission_starttls_auth_plain_and_login() {
     let pki = Pki::new();
@@ -286,15 +305,8 @@ fn y2001_08_20_tls_auth_only_hides_auth_before_starttls() {
     let Some((inst, _d)) = start(&pki, "smtpd_tls_auth_only = yes\n") else {
         return;
     };
-    let lines = plain_ehlo(&inst, "smtp");
-    assert!(!lines.iter().any(|l| l.contains("AUTH")), "{lines:?}");
-    let mut c = inst.connect("smtp");
-    c.read_line();
-    assert!(c.cmd("HELO client.example").starts_with("250 "));
-    assert_eq!(
-        c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA=="),
-        "503 5.5.1 Error: authentication not enabled"
-    );
+    let (mut c, reply) = auth_plain_not_offered(&inst);
+    assert_eq!(reply, "503 5.5.1 Error: authentication not enabled");
     assert_eq!(c.cmd("QUIT"), "221 2.0.0 Bye");
     let out = s_client(&inst, "smtp", &[], "EHLO client.example\nQUIT\n");
     assert!(out.contains("250-AUTH PLAIN LOGIN"), "{out}");
@@ -339,9 +351,7 @@ fn reject_sender_login_mismatch_refuses_a_forged_sender() {
     let r = swaks(&inst, "submission", &auth);
     assert!(r.success(), "{r}\n{}", inst.log());
     // Not logged in, an owned address is refused too.
-    let mut c = inst.connect("smtp");
-    c.read_line();
-    assert!(c.cmd("HELO client.example").starts_with("250 "));
+    let mut c = helo(&inst);
     assert_eq!(c.cmd("MAIL FROM:<bob@client.example>"), "250 2.1.0 Ok");
     assert_eq!(
         c.cmd("RCPT TO:<x@mx.example.com>"),
@@ -360,13 +370,9 @@ fn y2002_05_24_auth_after_starttls_uses_the_new_mechanism_list() {
     let Some((inst, _d)) = start(&pki, extra) else {
         return;
     };
-    let lines = plain_ehlo(&inst, "smtp");
-    assert!(!lines.iter().any(|l| l.contains("AUTH")), "{lines:?}");
-    let mut c = inst.connect("smtp");
-    c.read_line();
-    assert!(c.cmd("HELO client.example").starts_with("250 "));
+    let (_c, reply) = auth_plain_not_offered(&inst);
     assert_eq!(
-        c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA=="),
+        reply,
         "504 5.5.4 Encryption required for requested authentication mechanism"
     );
     let out = s_client(
@@ -430,9 +436,7 @@ fn y2001_09_04_auth_without_tls_when_auth_only_is_off() {
         "503 5.5.1 Error: MAIL transaction in progress"
     );
     assert_eq!(c.cmd("QUIT"), "221 2.0.0 Bye");
-    let mut c = inst.connect("smtp");
-    c.read_line();
-    assert!(c.cmd("HELO client.example").starts_with("250 "));
+    let mut c = helo(&inst);
     assert_eq!(
         c.cmd("AUTH FOO"),
         "535 5.7.8 Error: authentication failed: Invalid authentication mechanism"
@@ -655,15 +659,8 @@ fn exceptions_networks_and_the_auth_mail_parameter() {
     let Some((inst, _d)) = start(&pki, "smtpd_sasl_exceptions_networks = 127.0.0.0/8\n") else {
         return;
     };
-    let lines = plain_ehlo(&inst, "smtp");
-    assert!(!lines.iter().any(|l| l.contains("AUTH")), "{lines:?}");
-    let mut c = inst.connect("smtp");
-    c.read_line();
-    assert!(c.cmd("HELO client.example").starts_with("250 "));
-    assert_eq!(
-        c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA=="),
-        "235 2.7.0 Authentication successful"
-    );
+    let (mut c, reply) = auth_plain_not_offered(&inst);
+    assert_eq!(reply, "235 2.7.0 Authentication successful");
     assert_eq!(
         c.cmd("MAIL FROM:<alice@client.example> AUTH=alice+2Bx@client.example"),
         "250 2.1.0 Ok"
