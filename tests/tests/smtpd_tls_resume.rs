@@ -10,11 +10,16 @@
 //!   Also Postfix's own programs as TLS clients: posttls-finger at level
 //!   secure, and Debian's Postfix smtp client relaying to us with
 //!   `smtp_tls_security_level = verify`.
+//!   Ticket keys rotate (`smtpd_tls_session_cache_timeout`, raised to
+//!   Postfix's minimum of 2 minutes: a key encrypts for one minute and
+//!   decrypts for one more), so the rotation test takes about two
+//!   minutes of waiting.
 //!
 //!   Run: as smtpd_tls.rs, with `cargo build -p tlsmgr` too.
 mod tls_pki;
 
 use std::process::Command;
+use std::time::Duration;
 use testkit::run::run;
 use testkit::Instance;
 use tls_pki::{builder, s_client, start, wait_log, Pki, HOST, WAIT};
@@ -335,4 +340,123 @@ fn s_client_reconnect_resumes_across_processes() {
     pids.sort();
     pids.dedup();
     assert_eq!(pids.len(), 5, "{}", inst.log());
+}
+
+/// Seconds since the epoch.
+fn now() -> i64 {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    t.map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The key expiration of the last `Issuing session ticket` log line.
+fn last_ticket_key_expiration(inst: &Instance) -> i64 {
+    let log = wait_log(inst, "Issuing session ticket, key expiration: ");
+    let line = log
+        .lines()
+        .rfind(|l| l.contains("Issuing session ticket, key expiration: "))
+        .unwrap();
+    line.rsplit(' ').next().unwrap().trim().parse().unwrap()
+}
+
+/// Sleep until the wall clock is past `t` (seconds since the epoch).
+fn sleep_past(t: i64) {
+    while now() <= t {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// One s_client session saving its session to `out`; the transcript.
+fn save_session(inst: &Instance, args: &[&str], out: &str) -> String {
+    let mut a = args.to_vec();
+    a.extend(["-sess_out", out]);
+    s_client(inst, "smtp", &a, "EHLO client.example\nQUIT\n")
+}
+
+/// One s_client session offering the session in `file`; the transcript.
+fn offer_session(inst: &Instance, args: &[&str], file: &str) -> String {
+    let mut a = args.to_vec();
+    a.extend(["-sess_in", file]);
+    s_client(inst, "smtp", &a, "EHLO client.example\nQUIT\n")
+}
+
+/// Ticket keys rotate without losing tickets: with
+/// `smtpd_tls_session_cache_timeout` below the 2-minute minimum (so 2
+/// minutes), tlsmgr's key encrypts for a minute; a ticket made before a
+/// rotation still resumes after it (each session meets a new smtpd,
+/// which asks tlsmgr for the key by name), and one made two rotations
+/// ago gets a full handshake, not an error.
+#[test]
+fn tickets_survive_one_key_rotation_but_not_two() {
+    let pki = Pki::new();
+    let inst = resumption_instance(
+        &pki,
+        "smtpd_tls_loglevel = 2\nsmtpd_tls_session_cache_timeout = 10s\n",
+    );
+    let connect = format!("127.0.0.1:{}", inst.port("smtp1"));
+    let ca = pki.file("ca.pem");
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n).display().to_string();
+    let v12 = [
+        "-CAfile",
+        ca.as_str(),
+        "-tls1_2",
+        "-connect",
+        connect.as_str(),
+    ];
+    let v13 = [
+        "-CAfile",
+        ca.as_str(),
+        "-tls1_3",
+        "-connect",
+        connect.as_str(),
+    ];
+
+    let before = now();
+    for (args, file) in [(&v12, f("a12")), (&v13, f("a13"))] {
+        let t = save_session(&inst, args, &file);
+        assert!(t.contains("New, TLSv1."), "{t}");
+    }
+    let first = last_ticket_key_expiration(&inst);
+    // 10s is raised to 120s: the key encrypts for 60s (less one).
+    assert!(
+        first >= before + 59 && first <= now() + 59,
+        "{first} {before}"
+    );
+
+    // First rotation: a new session gets a ticket under a new key...
+    sleep_past(first);
+    let t = save_session(&inst, &v12, &f("b12"));
+    assert!(t.contains("New, TLSv1.2"), "{t}");
+    let second = last_ticket_key_expiration(&inst);
+    assert!(second > first, "no rotation: {second} {first}");
+    // ...and the tickets made under the old key still resume.
+    for (args, file) in [(&v12, f("a12")), (&v13, f("a13"))] {
+        let t = offer_session(&inst, args, &file);
+        assert!(t.contains("Reused, TLSv1."), "{t}\n{}", inst.log());
+    }
+    assert!(
+        inst.log().contains(&format!(
+            "Decrypting session ticket, key expiration: {first}"
+        )),
+        "{}",
+        inst.log()
+    );
+
+    // Second rotation: the oldest tickets no longer decrypt (a full
+    // handshake, the session goes on); the one from the first rotation
+    // still resumes.
+    sleep_past(second);
+    let t = save_session(&inst, &v12, &f("c12"));
+    assert!(t.contains("New, TLSv1.2"), "{t}");
+    assert!(last_ticket_key_expiration(&inst) > second);
+    for (args, file) in [(&v12, f("a12")), (&v13, f("a13"))] {
+        let t = offer_session(&inst, args, &file);
+        assert!(t.contains("New, TLSv1."), "{t}\n{}", inst.log());
+        assert!(t.contains("250 "), "{t}");
+    }
+    let t = offer_session(&inst, &v12, &f("b12"));
+    assert!(t.contains("Reused, TLSv1.2"), "{t}\n{}", inst.log());
+    let log = inst.log();
+    assert!(!log.contains("SSL_accept error"), "{log}");
+    assert!(!log.contains("problem talking to server"), "{log}");
 }

@@ -76,6 +76,10 @@ pub struct TlsClientParams {
     pub cache_database: String,
     /// The tlsmgr socket (`private/tlsmgr`).
     pub tlsmgr_socket: String,
+    /// `tls_daemon_random_bytes` (see [`crate::server::seed_from_tlsmgr`]).
+    pub daemon_random_bytes: usize,
+    /// `tls_fast_shutdown_enable = no`: wait for the server's close_notify.
+    pub wait_close_notify: bool,
 }
 
 impl TlsClientParams {
@@ -123,6 +127,11 @@ impl TlsClientParams {
                 .map_err(se)?,
             cache_database: g("tls_session_cache_database")?,
             tlsmgr_socket: "private/tlsmgr".to_string(),
+            daemon_random_bytes: config
+                .get_int("tls_daemon_random_bytes")
+                .map_err(se)?
+                .clamp(0, crate::server::MAX_SEED_BYTES) as usize,
+            wait_close_notify: !config.get_bool("tls_fast_shutdown_enable").map_err(se)?,
         })
     }
 }
@@ -148,6 +157,7 @@ impl ClientContext {
     pub fn init(params: &TlsClientParams) -> Result<ClientContext, TlsError> {
         let mut b = SslContextBuilder::new(SslMethod::tls_client())
             .map_err(|e| TlsError::Setup(format!("cannot create the client TLS context: {e}")))?;
+        crate::server::seed_from_tlsmgr(&params.tlsmgr_socket, params.daemon_random_bytes);
         certs::apply_common(&mut b, &params.common)?;
         let mut keys = Vec::new();
         if !params.chain_files.is_empty() {
@@ -436,6 +446,7 @@ pub fn client_start<S: Transport>(
     };
     let deadline = Some(Instant::now() + props.timeout);
     let mut tls = TlsStream::new(ssl, stream)?;
+    tls.set_wait_close_notify(ctx.params.wait_close_notify);
     if let Err(e) = tls.drive(deadline, |s| s.connect()) {
         forget();
         let policy = verify

@@ -236,6 +236,7 @@ pub struct TlsStream<S: Transport> {
     timeout: Option<Duration>,
     info: TlsInfo,
     closed: bool,
+    wait_close_notify: bool,
 }
 
 impl<S: Transport> TlsStream<S> {
@@ -256,6 +257,7 @@ impl<S: Transport> TlsStream<S> {
             timeout: None,
             info: TlsInfo::default(),
             closed: false,
+            wait_close_notify: false,
         })
     }
 
@@ -335,16 +337,25 @@ impl<S: Transport> TlsStream<S> {
         self.ssl.ssl().pending()
     }
 
-    /// Send close_notify and wait (until `timeout`) for the peer's, as
-    /// TLS asks (TLS_CHANGES 2001/08/09), then give the transport back in
-    /// its original blocking mode. A peer that does not answer does not
+    /// Whether [`TlsStream::stop`] waits for the peer's close_notify
+    /// after sending ours: `tls_fast_shutdown_enable = no` (Postfix 3.7's
+    /// default `yes` does not wait, and neither does a new stream).
+    pub fn set_wait_close_notify(&mut self, wait: bool) {
+        self.wait_close_notify = wait;
+    }
+
+    /// Send close_notify (TLS_CHANGES 2001/08/09) and, when
+    /// [`TlsStream::set_wait_close_notify`] asked for it, wait (until
+    /// `timeout`) for the peer's; then give the transport back in its
+    /// original blocking mode. A peer that does not answer does not
     /// delay the caller past `timeout`. Errors are not reported: the
     /// connection is ending anyway.
     pub fn stop(mut self, timeout: Duration) -> S {
         let deadline = Some(Instant::now() + timeout);
         if !self.closed {
             self.closed = true;
-            if let Ok(ShutdownResult::Sent) = self.drive(deadline, |s| s.shutdown()) {
+            let sent = self.drive(deadline, |s| s.shutdown());
+            if let (Ok(ShutdownResult::Sent), true) = (sent, self.wait_close_notify) {
                 let _ = self.drive(deadline, |s| match s.shutdown() {
                     Ok(ShutdownResult::Received) => Ok(()),
                     Ok(ShutdownResult::Sent) => {

@@ -15,8 +15,8 @@
 //!   peer names ([`names`]), fingerprints ([`fprint`]), connection facts
 //!   ([`info`]) and Postfix's log lines and `Received:` comments
 //!   ([`log`]). Session resumption goes through tlsmgr(8)
-//!   ([`mgr_client`], entry format [`scache`]); the PRNG helpers shared
-//!   with tlsmgr are in [`prng`].
+//!   ([`mgr_client`], entry format [`scache`], ticket keys [`tickets`]);
+//!   the PRNG helpers shared with tlsmgr are in [`prng`].
 //!
 //! SEE ALSO
 //!   tlsmgr(8), doc/TLS_README.md, DESIGN.md "TLS".
@@ -34,6 +34,7 @@ pub mod params;
 pub mod prng;
 pub mod scache;
 pub mod server;
+pub mod tickets;
 
 pub use client::{client_start, ClientContext, ClientStartProps, TlsClientParams};
 pub use engine::{TlsError, TlsStream};

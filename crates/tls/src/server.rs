@@ -17,24 +17,31 @@
 //!   `smtpd_tls_dcert_file` only earns a warning: DSA is obsolete), the
 //!   CA file and directory, protocols, ciphers, options, curves, DH
 //!   parameters, SNI tables, and sets up session resumption: RFC 5077
-//!   tickets whose key tlsmgr issues (so any smtpd process resumes any
-//!   other's session), plus session-ID entries in tlsmgr's cache when
-//!   `smtpd_tls_session_cache_database` is set.
+//!   tickets whose keys tlsmgr issues and the server finds by name, so
+//!   any smtpd process resumes any other's session and tickets survive
+//!   a key rotation ([`crate::tickets`]), plus session-ID entries in
+//!   tlsmgr's cache when `smtpd_tls_session_cache_database` is set.
+//!   Sessions live `smtpd_tls_session_cache_timeout` (at least 2
+//!   minutes, at most 100 days). It also asks tlsmgr for
+//!   `tls_daemon_random_bytes` of entropy for OpenSSL's pool.
 //!
 //!   [`server_start`] runs the handshake with one deadline
 //!   (`smtpd_starttls_timeout`), asks for a client certificate when
 //!   `ask_ccert` is set (never failing the handshake over it: smtpd
 //!   applies `smtpd_tls_req_ccert` afterwards; TLS_CHANGES 2000/08/09),
-//!   and logs per `smtpd_tls_loglevel`.
+//!   and logs per `smtpd_tls_loglevel`. The stream it returns ends with
+//!   a close_notify that does not wait for the client's unless
+//!   `tls_fast_shutdown_enable = no`.
 //!
 //! SEE ALSO
 //!   [`crate::engine`], [`crate::log`], postconf(5).
 use crate::certs::{self, Common};
 use crate::engine::{TlsError, TlsStream, Transport};
 use crate::fprint::Digest;
-use crate::mgr_client::{MgrClient, TicketKey};
+use crate::mgr_client::MgrClient;
 use crate::params::CipherLists;
-use crate::{info, log, scache};
+use crate::tickets::{self, TicketKeys};
+use crate::{info, log, prng, scache};
 use global::Config;
 use maps::Dict;
 use openssl::ssl::{
@@ -76,7 +83,8 @@ pub struct TlsServerParams {
     pub loglevel: u32,
     /// `tls_server_sni_maps`.
     pub sni_maps: String,
-    /// `smtpd_tls_session_cache_timeout`, seconds (0 = no resumption).
+    /// `smtpd_tls_session_cache_timeout`, seconds (0 = no resumption),
+    /// as [`tickets::session_lifetime`] limits it.
     pub cache_timeout: u64,
     /// `smtpd_tls_session_cache_database` (empty = tickets only).
     pub cache_database: String,
@@ -84,7 +92,16 @@ pub struct TlsServerParams {
     pub session_id_context: String,
     /// The tlsmgr socket (`private/tlsmgr`); empty = no tlsmgr.
     pub tlsmgr_socket: String,
+    /// `tls_daemon_random_bytes`: entropy to ask tlsmgr for at start,
+    /// bytes (0 = none).
+    pub daemon_random_bytes: usize,
+    /// `tls_fast_shutdown_enable = no`: wait for the client's
+    /// close_notify after sending ours.
+    pub wait_close_notify: bool,
 }
+
+/// Postfix's limit on a `seed` request, bytes (tlsmgr refuses more).
+pub const MAX_SEED_BYTES: i64 = 255;
 
 fn p(config: &Config, name: &str) -> Result<String, TlsError> {
     config.get(name).map_err(|e| TlsError::Setup(e.to_string()))
@@ -145,12 +162,18 @@ impl TlsServerParams {
             digest: Some(digest),
             loglevel: u32::try_from(num(&format!("{prefix}_tls_loglevel"))?).unwrap_or(0),
             sni_maps: p(config, "tls_server_sni_maps")?,
-            cache_timeout: config
-                .get_time(&format!("{prefix}_tls_session_cache_timeout"))
-                .map_err(|e| TlsError::Setup(e.to_string()))?,
+            cache_timeout: tickets::session_lifetime(
+                config
+                    .get_time(&format!("{prefix}_tls_session_cache_timeout"))
+                    .map_err(|e| TlsError::Setup(e.to_string()))?,
+            ),
             cache_database: g("tls_session_cache_database")?,
             session_id_context: prefix.to_string(),
             tlsmgr_socket: "private/tlsmgr".to_string(),
+            daemon_random_bytes: num("tls_daemon_random_bytes")?.clamp(0, MAX_SEED_BYTES) as usize,
+            wait_close_notify: !config
+                .get_bool("tls_fast_shutdown_enable")
+                .map_err(|e| TlsError::Setup(e.to_string()))?,
         })
     }
 }
@@ -160,9 +183,6 @@ impl TlsServerParams {
 pub struct ServerContext {
     ctx: SslContext,
     params: TlsServerParams,
-    mgr: Option<Arc<MgrClient>>,
-    ticket: Mutex<Option<TicketKey>>,
-    sni: Option<Arc<Sni>>,
 }
 
 #[derive(Debug)]
@@ -170,6 +190,7 @@ struct Sni {
     table: Mutex<Box<dyn Dict>>,
     contexts: Mutex<HashMap<String, Option<SslContext>>>,
     params: TlsServerParams,
+    tickets: Option<Arc<TicketKeys>>,
 }
 
 fn load_keys(params: &TlsServerParams) -> Result<Vec<certs::KeyChain>, TlsError> {
@@ -212,6 +233,7 @@ fn load_keys(params: &TlsServerParams) -> Result<Vec<certs::KeyChain>, TlsError>
 fn builder(
     params: &TlsServerParams,
     keys: Vec<certs::KeyChain>,
+    tickets: Option<&Arc<TicketKeys>>,
 ) -> Result<SslContextBuilder, TlsError> {
     let mut b = SslContextBuilder::new(SslMethod::tls_server())
         .map_err(|e| TlsError::Setup(format!("cannot create the server TLS context: {e}")))?;
@@ -250,6 +272,14 @@ fn builder(
     if params.cache_timeout == 0 {
         b.set_options(openssl::ssl::SslOptions::NO_TICKET);
         b.set_session_cache_mode(SslSessionCacheMode::OFF);
+    } else {
+        sys::tls::set_session_timeout(
+            &mut b,
+            u32::try_from(params.cache_timeout).unwrap_or(u32::MAX),
+        );
+    }
+    if let Some(t) = tickets {
+        tickets::install(&mut b, t, params.loglevel)?;
     }
     Ok(b)
 }
@@ -262,28 +292,31 @@ impl ServerContext {
     /// local problem`.
     pub fn init(params: &TlsServerParams) -> Result<ServerContext, TlsError> {
         let keys = load_keys(params)?;
-        let mut b = builder(params, keys)?;
+        seed_from_tlsmgr(&params.tlsmgr_socket, params.daemon_random_bytes);
         let mgr = (!params.tlsmgr_socket.is_empty() && params.cache_timeout > 0)
             .then(|| Arc::new(MgrClient::new(&params.tlsmgr_socket)));
+        let tickets = mgr.as_ref().map(|m| {
+            let source: Arc<dyn tickets::KeySource> = m.clone();
+            Arc::new(TicketKeys::new(source, params.cache_timeout))
+        });
+        let mut b = builder(params, keys, tickets.as_ref())?;
         if let (Some(m), false) = (&mgr, params.cache_database.is_empty()) {
             set_cache_callbacks(&mut b, m, &params.prefix, params.loglevel);
         }
-        let sni = if params.sni_maps.is_empty() {
-            None
-        } else {
+        if !params.sni_maps.is_empty() {
             let table = maps::open(&params.sni_maps, maps::DictFlags::default())
                 .map_err(|e| TlsError::Setup(format!("tls_server_sni_maps: {e}")))?;
             let sni = Arc::new(Sni {
                 table: Mutex::new(table),
                 contexts: Mutex::new(HashMap::new()),
                 params: params.clone(),
+                tickets: tickets.clone(),
             });
-            let s = Arc::clone(&sni);
             b.set_servername_callback(move |ssl, _alert| {
                 let Some(name) = ssl.servername(openssl::ssl::NameType::HOST_NAME) else {
                     return Ok(());
                 };
-                match s.context_for(&name.to_ascii_lowercase()) {
+                match sni.context_for(&name.to_ascii_lowercase()) {
                     Some(ctx) => {
                         let _ = ssl.set_ssl_context(&ctx);
                         Ok(())
@@ -291,47 +324,16 @@ impl ServerContext {
                     None => Ok(()),
                 }
             });
-            Some(sni)
-        };
+        }
         Ok(ServerContext {
             ctx: b.build(),
             params: params.clone(),
-            mgr,
-            ticket: Mutex::new(None),
-            sni,
         })
     }
 
     /// The parameters this context was made from.
     pub fn params(&self) -> &TlsServerParams {
         &self.params
-    }
-
-    /// Fetch the current ticket key from tlsmgr when the one installed
-    /// has expired (RFC 5077 key rotation).
-    fn refresh_ticket_key(&self) {
-        let Some(mgr) = &self.mgr else { return };
-        let now = chrono::Utc::now().timestamp();
-        let mut cur = self.ticket.lock().unwrap_or_else(|p| p.into_inner());
-        if cur.as_ref().is_some_and(|k| k.expires > now) {
-            return;
-        }
-        if let Some(k) = mgr.tktkey(None) {
-            if sys::tls::set_ticket_keys(&self.ctx, &k.keys) {
-                if let Some(sni) = &self.sni {
-                    for c in sni
-                        .contexts
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .values()
-                        .flatten()
-                    {
-                        sys::tls::set_ticket_keys(c, &k.keys);
-                    }
-                }
-                *cur = Some(k);
-            }
-        }
     }
 }
 
@@ -360,7 +362,9 @@ impl Sni {
         };
         let ctx = value.and_then(|v| {
             let files = util::strings::split_list(&v);
-            match certs::load_chain_files(&files).and_then(|k| builder(&self.params, k)) {
+            match certs::load_chain_files(&files)
+                .and_then(|k| builder(&self.params, k, self.tickets.as_ref()))
+            {
                 Ok(b) => Some(b.build()),
                 Err(e) => {
                     msg_warn!("tls_server_sni_maps: {name}: {e}");
@@ -444,8 +448,8 @@ pub fn server_start<S: Transport>(
     if lvl >= 2 {
         msg_info!("{}", log::setting_up(true, props.namaddr));
     }
-    ctx.refresh_ticket_key();
     let mut ssl = Ssl::new(&ctx.ctx).map_err(|e| TlsError::Setup(e.to_string()))?;
+    tickets::set_namaddr(&mut ssl, props.namaddr);
     let chain = Arc::new(Mutex::new(ChainState::default()));
     if ctx.params.ask_ccert {
         let st = Arc::clone(&chain);
@@ -467,6 +471,7 @@ pub fn server_start<S: Transport>(
     }
     let deadline = Some(Instant::now() + props.timeout);
     let mut tls = TlsStream::new(ssl, stream)?;
+    tls.set_wait_close_notify(ctx.params.wait_close_notify);
     if let Err(e) = tls.drive(deadline, |s| s.accept()) {
         log::failed(true, props.namaddr, &e.log_reason(), e.library_errors());
         return Err(e);
@@ -486,4 +491,25 @@ pub fn server_start<S: Transport>(
     log::established(true, lvl, &i);
     tls.set_info(i);
     Ok(tls)
+}
+
+/// Ask tlsmgr at `socket` for `bytes` of entropy and mix them into
+/// OpenSSL's pool (`tls_daemon_random_bytes`, TLS_CHANGES 2000/07/23).
+/// Nothing happens for 0 bytes or no socket; when tlsmgr cannot be
+/// reached the stub has logged why and the process goes on with
+/// OpenSSL's own seeding. Returns how many bytes were added.
+pub fn seed_from_tlsmgr(socket: &str, bytes: usize) -> usize {
+    if bytes == 0 || socket.is_empty() {
+        return 0;
+    }
+    match MgrClient::new(socket).seed(bytes) {
+        Some(seed) => {
+            prng::add(&seed);
+            seed.len()
+        }
+        None => {
+            msg_warn!("no entropy for TLS key generation from {socket}: OpenSSL seeds itself");
+            0
+        }
+    }
 }

@@ -3,12 +3,19 @@
 //!
 //! DESCRIPTION
 //!   tlsmgr makes the ticket keys every smtpd process uses, so a ticket
-//!   issued by one process is accepted by any other. A key is current for
-//!   `smtpd_tls_session_cache_timeout` seconds, then a new one is made;
-//!   the previous key stays available by name for another period, so
-//!   tickets made just before a rotation still decrypt where the engine
-//!   asks by name. Keys are random bytes from OpenSSL's pool; nothing is
-//!   written to disk.
+//!   issued by one process is accepted by any other. With a session
+//!   lifetime L (`smtpd_tls_session_cache_timeout`, at least 2 minutes),
+//!   as Postfix does:
+//!
+//!   - the current key encrypts new tickets for L/2 seconds (its
+//!     `expires` time); the first request for the current key after that
+//!     makes a new one, and the old key becomes the previous key;
+//!   - a key found by name (current or previous) decrypts until
+//!     `expires` + L/2, so a ticket never outlives L; a key two rotations
+//!     old is gone. Asking for a key by name never rotates.
+//!
+//!   Keys are random bytes from OpenSSL's pool; nothing is written to
+//!   disk, so a new tlsmgr (`postfix reload`) starts with new keys.
 use tls::mgr_client::{TicketKey, TICKET_NAME_LEN};
 
 /// The current and previous ticket keys.
@@ -16,15 +23,17 @@ use tls::mgr_client::{TicketKey, TICKET_NAME_LEN};
 pub struct Keys {
     current: Option<TicketKey>,
     previous: Option<TicketKey>,
-    /// Key lifetime in seconds (0: tickets off).
-    pub lifetime: i64,
+    /// Half the session lifetime, seconds: each key's encrypt period and
+    /// then its decrypt-only period (0: tickets off).
+    half: i64,
 }
 
 impl Keys {
-    /// Keys that rotate every `lifetime` seconds.
+    /// Keys for sessions that live `lifetime` seconds (already limited by
+    /// `tls::tickets::session_lifetime`; 0 turns tickets off).
     pub fn new(lifetime: i64) -> Keys {
         Keys {
-            lifetime,
+            half: lifetime.max(0) / 2,
             ..Keys::default()
         }
     }
@@ -34,36 +43,34 @@ impl Keys {
         openssl::rand::rand_bytes(&mut keys).ok()?;
         Some(TicketKey {
             keys,
-            expires: now + self.lifetime,
+            expires: now + self.half - 1,
         })
     }
 
     /// The key named `name`, or the current key (made or rotated as
-    /// needed) when `name` is empty. `None`: tickets are off, or no such
-    /// key any more.
+    /// needed) when `name` is empty, at `now` (seconds since the epoch).
+    /// `None`: tickets are off, the name has the wrong length, or no key
+    /// of that name can still decrypt.
     pub fn get(&mut self, name: &[u8], now: i64) -> Option<TicketKey> {
-        if self.lifetime <= 0 {
+        if self.half <= 0 {
             return None;
         }
-        let stale = match &self.current {
-            Some(k) => k.expires <= now,
-            None => true,
-        };
-        if stale {
+        if !name.is_empty() {
+            if name.len() != TICKET_NAME_LEN {
+                return None;
+            }
+            return [&self.current, &self.previous]
+                .into_iter()
+                .flatten()
+                .find(|k| k.name() == name)
+                .filter(|k| k.expires + self.half > now)
+                .cloned();
+        }
+        if self.current.as_ref().is_none_or(|k| k.expires <= now) {
             let next = self.fresh(now)?;
             self.previous = self.current.replace(next);
         }
-        if name.is_empty() {
-            return self.current.clone();
-        }
-        if name.len() != TICKET_NAME_LEN {
-            return None;
-        }
-        [&self.current, &self.previous]
-            .into_iter()
-            .flatten()
-            .find(|k| k.name() == name && k.expires + self.lifetime > now)
-            .cloned()
+        self.current.clone()
     }
 }
 
@@ -73,14 +80,26 @@ mod tests {
 
     #[test]
     fn rotation_and_lookup_by_name() {
-        let mut k = Keys::new(100);
+        let mut k = Keys::new(200);
+        assert!(k.get(&[7; 16], 1000).is_none(), "no keys yet");
         let a = k.get(&[], 1000).unwrap();
-        assert_eq!(a.expires, 1100);
-        assert_eq!(k.get(&[], 1050).unwrap(), a);
-        let b = k.get(&[], 1100).unwrap();
-        assert_ne!(a.keys, b.keys);
+        assert_eq!(a.expires, 1099);
+        assert_eq!(k.get(&[], 1098).unwrap(), a);
+        // A lookup by name never rotates, even after the key stopped
+        // encrypting.
         assert_eq!(k.get(a.name(), 1150).unwrap(), a);
-        assert_eq!(k.get(b.name(), 1150).unwrap(), b);
+        let b = k.get(&[], 1150).unwrap();
+        assert_ne!(a.keys, b.keys);
+        assert_eq!(b.expires, 1249);
+        // The previous key decrypts until its expiry plus half the lifetime.
+        assert_eq!(k.get(a.name(), 1198).unwrap(), a);
+        assert!(k.get(a.name(), 1199).is_none());
+        assert_eq!(k.get(b.name(), 1199).unwrap(), b);
+        // Two rotations on, the first key is gone.
+        let c = k.get(&[], 1250).unwrap();
+        assert!(k.get(a.name(), 1250).is_none());
+        assert_eq!(k.get(b.name(), 1250).unwrap(), b);
+        assert_eq!(k.get(c.name(), 1250).unwrap(), c);
         assert!(k.get(&[1, 2], 1150).is_none());
         assert!(Keys::new(0).get(&[], 1).is_none());
     }

@@ -9,11 +9,13 @@
 //!   - `lookup cache_type cache_id` -> `status`, `session`
 //!   - `update cache_type cache_id session` -> `status`
 //!   - `delete cache_type cache_id` -> `status`
-//!   - `seed size` -> `status`, `seed` (`size` capped at 1024)
-//!   - `tktkey keyname` -> `status`, `keybuf`
+//!   - `seed size` -> `status`, `seed` (`size` 1 to 255 bytes, as Postfix)
+//!   - `tktkey keyname` -> `status`, `keybuf` (the current key for an
+//!     empty name, else the key of that name; see [`crate::keys`])
 //!
 //!   Status 0 is success, -2 not found, -1 a bad request or a cache type
-//!   that is not enabled. [`spawn_maintenance`] starts the thread that
+//!   that is not enabled. Every `*_tls_session_cache_timeout` is limited
+//!   to 2 minutes .. 100 days (0 stays off), as Postfix limits it. [`spawn_maintenance`] starts the thread that
 //!   purges expired entries and keeps the PRNG fed.
 use crate::cache::{self, Cache};
 use crate::entropy::Entropy;
@@ -23,7 +25,7 @@ use skeleton::{ClientStream, Context, Session};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tls::mgr_client::{STAT_ERR, STAT_FAIL, STAT_OK};
+use tls::mgr_client::{STAT_ERR, STAT_FAIL, STAT_OK, TICKET_NAME_LEN};
 use util::{msg_info, msg_warn};
 
 /// tlsmgr's state, shared with the maintenance thread.
@@ -51,6 +53,7 @@ impl Manager {
     pub fn start(ctx: &Context) -> Manager {
         let c = &ctx.config;
         let time = |n: &str| c.get_time(n).unwrap_or_else(|e| util::msg_fatal!("{e}"));
+        let lifetime = |n: &str| tls::tickets::session_lifetime(time(n));
         let mut caches = BTreeMap::new();
         for kind in ["smtpd", "smtp", "lmtp"] {
             let param = format!("{kind}_tls_session_cache_database");
@@ -58,7 +61,10 @@ impl Manager {
             let Some(base) = cache::base_path(&param, &value) else {
                 continue;
             };
-            let timeout = time(&format!("{kind}_tls_session_cache_timeout"));
+            let timeout = lifetime(&format!("{kind}_tls_session_cache_timeout"));
+            if timeout == 0 {
+                continue;
+            }
             match Cache::create(kind, &base, timeout as i64) {
                 Ok(cache) => {
                     caches.insert(kind.to_string(), cache);
@@ -74,7 +80,7 @@ impl Manager {
         );
         entropy.reseed();
         entropy.update_exchange();
-        let ticket_life = time("smtpd_tls_session_cache_timeout") as i64;
+        let ticket_life = lifetime("smtpd_tls_session_cache_timeout") as i64;
         Manager {
             inner: Arc::new(Mutex::new(Inner {
                 caches,
@@ -146,14 +152,22 @@ fn answer(inner: &mut Inner, req: &Attrs) -> Attrs {
             None => status(STAT_ERR),
         },
         "seed" => {
-            let n = req.int("size").unwrap_or(0).clamp(0, 1024) as usize;
-            match tls::prng::bytes(n) {
-                Some(b) if n > 0 => status(STAT_OK).put_data("seed", &b),
-                _ => status(STAT_ERR),
+            let n = i64::from(req.int("size").unwrap_or(0));
+            if !(1..=tls::server::MAX_SEED_BYTES).contains(&n) {
+                msg_warn!("bogus seed length \"{n}\" in \"seed\" request");
+                return status(STAT_FAIL);
+            }
+            match tls::prng::bytes(n as usize) {
+                Some(b) => status(STAT_OK).put_data("seed", &b),
+                None => status(STAT_ERR),
             }
         }
         "tktkey" => {
             let name = req.data("keyname").unwrap_or_default();
+            if !name.is_empty() && name.len() != TICKET_NAME_LEN {
+                msg_warn!("invalid session ticket key name length: {}", name.len());
+                return status(STAT_FAIL);
+            }
             match inner.keys.get(&name, now()) {
                 Some(k) => status(STAT_OK).put_data("keybuf", &k.encode()),
                 None => status(STAT_FAIL),
