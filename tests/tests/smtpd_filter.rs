@@ -12,7 +12,9 @@
 //!     goes instead to `smtp:[127.0.0.1]:PORT` (the sink), with Postfix's
 //!     `filter: RCPT from ...` log line.
 //!   - content_filter in main.cf: a message submitted with sendmail
-//!     (pickup, cleanup) also goes to the sink.
+//!     (pickup, cleanup) also goes to the sink; `-o content_filter=` on
+//!     the pickup line of master.cf alone sends it to that filter
+//!     (`discard:pickup-filtered` here).
 //!   - REDIRECT: a message for two recipients is delivered once, to the
 //!     redirect address only (`to=<boss@...>, orig_to=<first@...>`).
 //!   - ETRN for a domain in `fast_flush_domains` makes its deferred mail
@@ -182,6 +184,34 @@ fn content_filter_applies_to_local_submissions() {
     let dump = sink.wait_messages(1, &inst);
     assert!(dump.contains("Subject: via pickup"), "{dump}");
     sent_line(&inst, &rcpt);
+}
+
+#[test]
+fn pickup_content_filter_from_master_cf_routes_sendmail_mail() {
+    // The pipeline with `-o content_filter=discard:...` on pickup only:
+    // mail from sendmail goes to the filter's transport (discard, which
+    // logs the next hop as its reason), not to local(8).
+    let mut b = Instance::builder();
+    for line in testkit::instance::PIPELINE_SERVICES {
+        b = b.master_cf_line(&match line.strip_prefix("pickup ") {
+            Some(_) => format!("{line} -o content_filter=discard:pickup-filtered"),
+            None => line.to_string(),
+        });
+    }
+    let inst = b
+        .main_cf(&format!(
+            "myhostname = {HOST}\nmydestination = $myhostname, localhost\nalias_maps =\n"
+        ))
+        .start();
+    let rcpt = format!("nobody@{HOST}");
+    inst.sendmail(
+        &["-f", "sender@client.filter.test", &rcpt],
+        "Subject: f\n\nx\n",
+    )
+    .assert_ok();
+    let l = sent_line(&inst, &rcpt);
+    assert!(l.contains("relay=none, "), "{l}");
+    assert!(l.ends_with("status=sent (pickup-filtered)"), "{l}");
 }
 
 #[test]

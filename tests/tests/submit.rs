@@ -232,8 +232,14 @@ fn pickup_passes_maildrop_files_to_cleanup() {
 /// `incoming`), with pickup ready so that postdrop's wake-up reaches it
 /// (the 60 s timer would catch up anyway).
 fn pickup_instance(extra: &str) -> Instance {
+    pickup_instance_with("", extra)
+}
+
+/// As [`pickup_instance`], with `options` (`-o name=value ...`) on the
+/// pickup line of master.cf.
+fn pickup_instance_with(options: &str, extra: &str) -> Instance {
     let inst = Instance::builder()
-        .master_cf_line("pickup unix n - n 60 1 pickup")
+        .master_cf_line(&format!("pickup unix n - n 60 1 pickup {options}"))
         .master_cf_line("cleanup unix n - n - 0 cleanup")
         .main_cf(&format!(
             "myhostname = test.example\nmydestination = $myhostname, localhost\n{extra}"
@@ -387,4 +393,27 @@ fn sendmail_refuses_a_message_over_message_size_limit() {
     let (code, _, err) = sendmail(&inst, &["bob@example.com"], "Subject: small\n\nx\n");
     assert_eq!(code, 0, "{err}");
     wait_incoming(&inst, 1);
+}
+
+#[test]
+fn pickup_passes_its_own_content_filter() {
+    // master.cf -o on pickup, not main.cf: cleanup does not know it.
+    let inst = pickup_instance_with("-o content_filter=scan:[127.0.0.1]:10025", "");
+    let (code, _, err) = sendmail(&inst, &["bob@example.com"], "Subject: f\n\nx\n");
+    assert_eq!(code, 0, "{err}");
+    let got = wait_incoming(&inst, 1);
+    let qf = QueueFile::open_readonly(&qdir(&inst), queue::INCOMING, &got[0]).unwrap();
+    assert_eq!(
+        qf.envelope().attr("filter"),
+        Some("scan:[127.0.0.1]:10025"),
+        "{:?}",
+        qf.envelope().attrs
+    );
+    // Without a content_filter the message has none.
+    let inst = pickup_instance("");
+    let (code, _, err) = sendmail(&inst, &["bob@example.com"], "Subject: f\n\nx\n");
+    assert_eq!(code, 0, "{err}");
+    let got = wait_incoming(&inst, 1);
+    let qf = QueueFile::open_readonly(&qdir(&inst), queue::INCOMING, &got[0]).unwrap();
+    assert_eq!(qf.envelope().attr("filter").unwrap_or(""), "");
 }
