@@ -5,7 +5,7 @@
 //!   let mut qf = QueueFile::open(&qdir, queue::INCOMING, &id)?;
 //!   qf.move_to(queue::ACTIVE)?;
 //!   for (i, rcpt) in qf.envelope().pending() { ... }
-//!   qf.mark_done(i)?;                  // on disk before it returns
+//!   qf.mark_done(i)?;                  // seen by every process when it returns
 //!
 //! DESCRIPTION
 //!   [`QueueFile::open`] checks that the file is marked complete (mode
@@ -13,11 +13,14 @@
 //!   record except the content ([`crate::parse::parse_envelope`]); the
 //!   content is read on demand with [`QueueFile::content`].
 //!
-//!   Updates are in place and fsynced before they return:
-//!   [`QueueFile::mark_done`] turns one recipient record's type from `R`
-//!   into `D`, so a recipient delivered before a crash is not delivered
-//!   again after it; [`QueueFile::set_warn_time`] rewrites the
-//!   fixed-width delay-warning time. [`QueueFile::move_to`] renames the
+//!   Updates are in place: [`QueueFile::mark_done`] turns one recipient
+//!   record's type from `R` into `D` (one `pwrite`, not fsynced: every
+//!   process sees it at once and it survives any process crash; only an
+//!   operating-system crash can lose it, and then the recipient is
+//!   delivered again — at least once, never lost — which is also what
+//!   Postfix's delivery agents accept, and an fsync here costs more than
+//!   half of a relay delivery); [`QueueFile::set_warn_time`] rewrites the
+//!   fixed-width delay-warning time and is fsynced. [`QueueFile::move_to`] renames the
 //!   file to another queue (the open descriptor stays valid).
 //!
 //! DIAGNOSTICS
@@ -192,7 +195,8 @@ impl QueueFile {
     }
 
     /// Mark recipient `index` (into [`Envelope::recipients`]) done, in
-    /// place, and fsync. Marking a done recipient again is harmless.
+    /// place, without fsync (see the module description). Marking a done
+    /// recipient again is harmless.
     /// Errors: index out of range, a file changed under us (corrupt), I/O.
     pub fn mark_done(&mut self, index: usize) -> Result<()> {
         self.need_writable()?;
@@ -210,7 +214,6 @@ impl QueueFile {
                 self.file
                     .write_all_at(&[rtype::DONE], off)
                     .map_err(io_err(&self.path))?;
-                self.file.sync_data().map_err(io_err(&self.path))?;
             }
             _ => {
                 return Err(QueueError::Corrupt {
