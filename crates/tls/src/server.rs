@@ -513,3 +513,7 @@ pub fn seed_from_tlsmgr(socket: &str, bytes: usize) -> usize {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

@@ -203,4 +203,4 @@ pub fn install(
 
 #[cfg(test)]
 #[path = "tickets_tests.rs"]
-mod tests;
+pub(crate) mod tests;

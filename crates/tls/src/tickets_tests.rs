@@ -95,7 +95,9 @@ fn test_clock() -> i64 {
     NOW.load(Ordering::SeqCst)
 }
 
-fn server_context(keys: &Arc<TicketKeys>) -> SslContext {
+/// A server context builder with a fresh self-signed ECDSA certificate
+/// for `mx.example`, TLS 1.2 at most (shared with the server tests).
+pub(crate) fn test_server_builder() -> openssl::ssl::SslContextBuilder {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
     let pkey = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
     let mut name = X509Name::builder().unwrap();
@@ -114,6 +116,11 @@ fn server_context(keys: &Arc<TicketKeys>) -> SslContext {
     b.set_certificate(&x.build()).unwrap();
     b.set_private_key(&pkey).unwrap();
     b.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();
+    b
+}
+
+fn server_context(keys: &Arc<TicketKeys>) -> SslContext {
+    let mut b = test_server_builder();
     b.set_session_id_context(b"tickets").unwrap();
     // No session-ID cache: only a ticket can resume a session.
     b.set_session_cache_mode(SslSessionCacheMode::OFF);
