@@ -154,7 +154,9 @@ pub struct Submission {
     pub helo_name: Option<String>,
     /// `ESMTP`, `SMTP`, `sendmail`, ...
     pub protocol_name: Option<String>,
-    /// `local` (sendmail, pickup, bounce) or `remote` (smtpd).
+    /// `local` (sendmail, pickup, bounce, smtpd for
+    /// `local_header_rewrite_clients`) or `remote` (other smtpd clients;
+    /// pickup passes a requeued message's own).
     pub rewrite_context: String,
     /// `7bit` or `8bit`.
     pub encoding: Option<String>,

@@ -11,7 +11,8 @@
 //!   opens a cleanup(8) session, logs `ID: uid=UID from=<SENDER>` with
 //!   cleanup's queue ID, sends the envelope (sender, pending recipients
 //!   with their DSN settings, ENVID/RET, `full_name`, `encoding`,
-//!   `rewrite_context=local`, `filter=` pickup's own `content_filter`
+//!   `rewrite_context=local` (a requeued file: its own), `filter=`
+//!   pickup's own `content_filter`
 //!   (main.cf, or `-o content_filter=...` on the pickup line of
 //!   master.cf; empty: none), bounce-on-error: cleanup returns a message
 //!   that is too big or has too many hops to its sender) and the content
@@ -22,7 +23,7 @@
 //!
 //!   Trust: the file's owner is the submitting user. Only files owned by
 //!   root or `mail_owner` (mail requeued by `postsuper -r`) may carry
-//!   client, protocol and SASL attributes; from other users those are
+//!   client, protocol and SASL attributes and their rewrite context; from other users those are
 //!   dropped, so a user cannot pretend mail came from the network. A
 //!   requeued file is logged with `orig_id=` its old queue ID, and only
 //!   its recipients that are not yet done are sent again.

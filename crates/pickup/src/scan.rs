@@ -118,6 +118,11 @@ pub fn submission(env: &Envelope, trusted: bool, content_filter: &str) -> Submis
                 "sasl_method" => s.sasl_method = v,
                 "sasl_username" => s.sasl_username = v,
                 "sasl_sender" => s.sasl_sender = v,
+                // A requeued message (postsuper -r) keeps the context it
+                // was received in, as Postfix's pickup does.
+                "rewrite_context" if matches!(v.as_deref(), Some("local" | "remote")) => {
+                    s.rewrite_context = v.unwrap_or_default();
+                }
                 _ => {}
             }
         }
@@ -333,6 +338,7 @@ mod tests {
                 ("encoding".into(), "8bit".into()),
                 ("client_address".into(), "192.0.2.1".into()),
                 ("protocol_name".into(), "ESMTP".into()),
+                ("rewrite_context".into(), "remote".into()),
             ],
             dsn_envid: Some("e1".into()),
             dsn_ret: Some(DsnRet::Full),
@@ -386,5 +392,6 @@ mod tests {
         assert_eq!(t.filter.as_deref(), Some("scan:[127.0.0.1]:10025"));
         assert_eq!(t.client_address.as_deref(), Some("192.0.2.1"));
         assert_eq!(t.protocol_name.as_deref(), Some("ESMTP"));
+        assert_eq!(t.rewrite_context, "remote", "a requeued message keeps it");
     }
 }
