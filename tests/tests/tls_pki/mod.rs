@@ -122,6 +122,13 @@ impl Pki {
         Pki { _dir: dir, path }
     }
 
+    /// Make one more client certificate `name` (.pem, .key) with subject
+    /// `subj`, signed by the test CA.
+    pub fn client_cert(&self, name: &str, subj: &str) {
+        let rsa = ["-newkey", "rsa:2048"];
+        leaf(&self.path, name, &rsa, subj, "ca", "leaf.ext");
+    }
+
     /// The path of file `name` in the directory.
     pub fn file(&self, name: &str) -> String {
         self.path.join(name).display().to_string()
