@@ -156,6 +156,19 @@ impl Pki {
         p
     }
 
+    /// Make `long`: a leaf for mx.example.com under a second
+    /// intermediate (`int2`, signed by `int`), served as leaf, int2, int
+    /// (`long.chain.pem`): one certificate deeper than `valid`.
+    pub fn long_chain(&self) {
+        let ca = "basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign,cRLSign\n";
+        self.leaf("int2", "Test Intermediate CA 2", ca, "int", "3");
+        let ext = "basicConstraints=CA:FALSE\nsubjectAltName=DNS:mx.example.com\n";
+        self.leaf("long", "mx.example.com", ext, "int2", "3");
+        let rd = |n: &str| std::fs::read_to_string(self.dir.join(n)).unwrap();
+        let chain = rd("long.pem") + &rd("int2.pem") + &rd("int.pem");
+        std::fs::write(self.dir.join("long.chain.pem"), chain).unwrap();
+    }
+
     pub fn fingerprint(&self, name: &str) -> String {
         let out = Command::new("openssl")
             .args([
