@@ -124,7 +124,7 @@ fn postqueue_lists_the_queue_as_postfix_does() {
     let reason = "(connect to example.org: Connection refused)";
     let want_d = [
         format!("{:<16}  {:>8} ", d.as_str(), 27),
-        format!("{:>80}", reason),
+        format!("{:>78}", reason),
         format!("{pad}bob@example.org"),
         format!("{pad}carol@example.org"),
         String::new(),

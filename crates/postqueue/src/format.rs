@@ -19,7 +19,8 @@
 //!   (`postsuper -e`), as Postfix's showq_compat; the result is padded to
 //!   17 columns. The null
 //!   sender shows as `MAILER-DAEMON`. A deferral reason is printed in
-//!   parentheses, right-aligned to 80 columns, before the first of the
+//!   parentheses, right-aligned to 78 columns (as Debian's Postfix 3.7
+//!   prints it), before the first of the
 //!   consecutive recipients that share it. The summary counts whole
 //!   kilobytes (rounded down) of content; an empty queue prints `Mail
 //!   queue is empty`.
@@ -36,7 +37,7 @@ pub const HEADER: &str = "----Queue ID----- --Size-- ---Arrival Time---- --Sende
 /// Column where sender and recipients start.
 const ADDR_COLUMN: usize = 47;
 /// Width that reasons are right-aligned to.
-const REASON_WIDTH: usize = 80;
+const REASON_WIDTH: usize = 78;
 
 fn show_sender(s: &str) -> &str {
     if s.is_empty() {
@@ -207,7 +208,8 @@ mod tests {
              {pad}eve@example.com\n\
              \n\
              -- 1 Kbytes in 2 Requests.\n",
-            reason = format!("{}(test reason here)", " ".repeat(62)),
+            // Debian's postqueue -p: the reason line ends in column 78.
+            reason = format!("{}(test reason here)", " ".repeat(60)),
         );
         assert_eq!(m.finish(), want);
         assert_eq!(Mailq::new().finish(), "Mail queue is empty\n");
