@@ -241,11 +241,16 @@ impl Config {
         expand::expand(text, &|n| self.raw(n))
     }
 
-    /// The expanded value of `name`; an unknown name expands to "".
+    /// The expanded value of `name`; an unknown name expands to "". A raw
+    /// parameter ([`crate::raw_params`], e.g. `mailbox_command`) is
+    /// returned as written.
     ///
     /// Errors: [`ConfigError::Expand`] for reference loops.
     pub fn get(&self, name: &str) -> Result<String, ConfigError> {
         let raw = self.raw(name).unwrap_or_default();
+        if crate::raw_params::is_raw(name) {
+            return Ok(raw);
+        }
         self.expand_text(&raw)
             .map(|e| e.value)
             .map_err(|source| ConfigError::Expand {
@@ -319,10 +324,14 @@ impl Config {
         let known = Self::known_names(services);
         let mut referenced: BTreeSet<String> = extra_refs.iter().cloned().collect();
         for s in &self.main.settings {
-            referenced.extend(expand::references(&s.value));
+            if !crate::raw_params::is_raw(&s.name) {
+                referenced.extend(expand::references(&s.value));
+            }
         }
-        for v in self.overrides.values() {
-            referenced.extend(expand::references(v));
+        for (n, v) in &self.overrides {
+            if !crate::raw_params::is_raw(n) {
+                referenced.extend(expand::references(v));
+            }
         }
         if let Ok(classes) = self.get_list("smtpd_restriction_classes") {
             referenced.extend(classes);
@@ -473,5 +482,19 @@ mod tests {
         let w = c.unimplemented();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("line 1: parameter smtpd_milters: not implemented"));
+    }
+
+    #[test]
+    fn raw_parameters_are_not_expanded() {
+        let c = cfg("mailbox_command = procmail -a \"$EXTENSION\" $foo\nfoo = 1\n");
+        assert_eq!(
+            c.get("mailbox_command").unwrap(),
+            "procmail -a \"$EXTENSION\" $foo"
+        );
+        // A $name inside a raw value is no reference (Postfix's postconf).
+        assert_eq!(
+            c.unused(&[], &[]),
+            vec!["/cfg/main.cf, line 2: unused parameter: foo=1"]
+        );
     }
 }

@@ -23,6 +23,7 @@ pub mod master_cf;
 pub mod master_proto;
 pub mod params;
 pub mod params_doc;
+pub mod raw_params;
 pub mod showq;
 pub mod trigger;
 

@@ -25,20 +25,10 @@ use global::params;
 use global::Config;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Parameters whose values postconf -x leaves unexpanded: the programs
-/// expand them at run time with per-message attributes (found by setting
-/// every parameter to `$mail_name` and running Postfix 3.7's postconf -x).
-pub const RAW_PARAMS: &[&str] = &[
-    "command_execution_directory",
-    "default_rbl_reply",
-    "forward_path",
-    "luser_relay",
-    "mailbox_command",
-    "postscreen_expansion_filter",
-    "postscreen_reject_footer",
-    "smtpd_expansion_filter",
-    "smtpd_reject_footer",
-];
+/// Parameters whose values postconf -x leaves unexpanded and whose
+/// `$name`s are neither warned about nor count as references
+/// ([`global::raw_params`]).
+pub use global::raw_params::RAW_PARAMS;
 
 /// Parameters that main.cf cannot set: a setting is ignored with a
 /// `read-only parameter assignment` warning.
@@ -106,14 +96,15 @@ impl Params {
             }
         }
         let mut referenced = BTreeSet::new();
-        for s in &cfg.main_cf().settings {
+        let expanded = |n: &str| !global::raw_params::is_raw(n);
+        for s in cfg.main_cf().settings.iter().filter(|s| expanded(&s.name)) {
             referenced.extend(global::expand::references(&s.value));
         }
-        for v in cfg.overrides().values() {
+        for (_, v) in cfg.overrides().iter().filter(|(n, _)| expanded(n)) {
             referenced.extend(global::expand::references(v));
         }
         for e in &entries {
-            for (_, v) in e.params() {
+            for (_, v) in e.params().into_iter().filter(|(n, _)| expanded(n)) {
                 referenced.extend(global::expand::references(&v));
             }
         }
@@ -202,8 +193,10 @@ impl Params {
             .main_cf()
             .settings
             .iter()
-            .map(|s| &s.value)
-            .chain(self.cfg.overrides().values());
+            .map(|s| (&s.name, &s.value))
+            .chain(self.cfg.overrides().iter())
+            .filter(|(n, _)| !global::raw_params::is_raw(n))
+            .map(|(_, v)| v);
         for v in values {
             for r in global::expand::references(v) {
                 if self.names.contains_key(&r)
@@ -337,5 +330,13 @@ mod tests {
                 "/cfg/main.cf: undefined parameter: c"
             ]
         );
+        // Raw parameters: no warning, no reference (Debian's postconf 3.7).
+        let p = params(
+            "mailbox_command = procmail -a \"$EXTENSION\" $foo\nfoo = 1\n",
+            &[],
+            true,
+        );
+        assert!(p.undefined().is_empty(), "{:?}", p.undefined());
+        assert_eq!(p.unused(), vec!["/cfg/main.cf: unused parameter: foo=1"]);
     }
 }
