@@ -337,3 +337,61 @@ fn new_aliases_are_used_by_the_very_next_delivery() {
         "{log}"
     );
 }
+
+/// mailbox_command is not subject to $name expansion (postconf(5)): the
+/// shell sees `$EXTENSION`, `$HOME`, ... and expands them from the
+/// environment local(8) sets; postconf does not warn about them.
+#[test]
+fn mailbox_command_reaches_the_shell_unexpanded() {
+    need_root!();
+    let home = user("postern-t-mbc");
+    let out = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        out.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+    let outfile = out.path().join("mbcmd.out");
+    let cmd = format!(
+        "echo \"ext=$EXTENSION home=$HOME user=$USER local=${{LOCAL}}\" > {}",
+        outfile.display()
+    );
+    let s = start(&format!(
+        "recipient_delimiter = +\nmailbox_command = {cmd}\n"
+    ));
+    let (id, reply) = deliver(
+        &s.inst,
+        "sender@example.org",
+        &["postern-t-mbc+list@test.example"],
+        "Subject: cmd\n\nhello\n",
+    );
+    assert_eq!(reply.status, 0, "{reply:?}");
+    let line = s.inst.wait_for_log(
+        &format!("{id}: to=<postern-t-mbc+list@test.example>"),
+        Duration::from_secs(20),
+    );
+    assert!(
+        line.contains(&format!("status=sent (delivered to command: {cmd})")),
+        "{line}"
+    );
+    let got = std::fs::read_to_string(&outfile).unwrap();
+    assert_eq!(
+        got,
+        format!(
+            "ext=list home={} user=postern-t-mbc local=postern-t-mbc+list\n",
+            home.display()
+        )
+    );
+    let run = s.inst.postconf(&["-n"]);
+    assert!(run.success(), "{run:?}");
+    assert!(
+        !run.stderr.contains("undefined parameter"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains(&format!("mailbox_command = {cmd}")),
+        "{}",
+        run.stdout
+    );
+}

@@ -2,19 +2,20 @@
 //!   attrs - the per-recipient attributes local(8) expands and exports
 //!
 //! DESCRIPTION
-//!   `forward_path`, `mailbox_command`, `luser_relay` and `home_mailbox`
-//!   may use these names (local(8), postconf(5)), besides main.cf
-//!   parameters: `$user` (login name), `$home`, `$shell`, `$recipient`
-//!   (full address), `$local` (local part), `$domain`, `$extension`
-//!   (without the delimiter), `$recipient_delimiter` (the delimiter
-//!   actually found), `$mailbox` (the local part without extension).
-//!   A name whose value is empty counts as undefined, so
-//!   `${extension}` and `${name?text}` work as in Postfix, and a
-//!   `forward_path` element that uses an undefined name is skipped
-//!   ([`expand_element`]).
+//!   `forward_path`, `luser_relay` and `command_execution_directory` are
+//!   raw parameters: not subject to main.cf `$name` expansion
+//!   (postconf(5)). local(8) expands in them only these names: `$user`
+//!   (login name), `$home`, `$shell`, `$recipient` (full address),
+//!   `$local` (local part), `$domain`, `$extension` (without the
+//!   delimiter), `$recipient_delimiter` (the delimiter actually found),
+//!   `$mailbox` (the local part without extension). Any other name, and
+//!   a name whose value is empty, counts as undefined and expands to
+//!   nothing, so `${extension}` and `${name?text}` work as in Postfix,
+//!   and a `forward_path` element that uses an undefined name is skipped
+//!   ([`expand_element`]). `mailbox_command` is not expanded at all: the
+//!   shell sees it as written, with the values below in its environment.
 //!
 //!   The same values make up a command's environment ([`environment`]).
-use global::Config;
 
 /// The expansion attributes of one recipient.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,21 +58,14 @@ impl LocalAttrs {
     }
 }
 
-/// Expand `text` with `attrs` and then `cfg`'s parameters. Returns the
-/// value and whether a local attribute used was undefined (empty).
-/// Errors: an expansion loop or unbalanced bracket, as text.
-pub fn expand_element(
-    text: &str,
-    attrs: &LocalAttrs,
-    cfg: &Config,
-) -> Result<(String, bool), String> {
-    let lookup = |n: &str| match attrs.get(n) {
-        Some(v) => v.map(str::to_string),
-        None => cfg.raw(n),
-    };
+/// Expand `text` with the recipient attributes `attrs` (no main.cf
+/// parameters: local(8)'s raw parameters). Returns the value and whether
+/// a name used was undefined (unknown, or an empty attribute).
+/// Errors: an unbalanced bracket or a nesting loop, as text.
+pub fn expand_element(text: &str, attrs: &LocalAttrs) -> Result<(String, bool), String> {
+    let lookup = |n: &str| attrs.get(n).flatten().map(str::to_string);
     let e = global::expand::expand(text, &lookup).map_err(|e| e.to_string())?;
-    let undef = e.undefined.iter().any(|n| attrs.get(n).is_some());
-    Ok((e.value, undef))
+    Ok((e.value, !e.undefined.is_empty()))
 }
 
 /// The environment of a command delivery (local(8) "EXTERNAL COMMAND
@@ -122,14 +116,6 @@ pub fn environment(
 mod tests {
     use super::*;
 
-    fn cfg() -> Config {
-        Config::from_text(
-            std::path::Path::new("/nonexistent"),
-            "myhostname = mx.example\n",
-        )
-        .unwrap()
-    }
-
     #[test]
     fn forward_path_elements_with_and_without_extension() {
         let mut a = LocalAttrs {
@@ -139,20 +125,19 @@ mod tests {
         };
         let fp = "$home/.forward${recipient_delimiter}${extension}";
         assert_eq!(
-            expand_element(fp, &a, &cfg()).unwrap(),
+            expand_element(fp, &a).unwrap(),
             ("/home/u1/.forward".into(), true)
         );
         a.extension = "foo".into();
         a.delimiter = "+".into();
         assert_eq!(
-            expand_element(fp, &a, &cfg()).unwrap(),
+            expand_element(fp, &a).unwrap(),
             ("/home/u1/.forward+foo".into(), false)
         );
+        // main.cf parameters are not expanded: $myhostname is undefined.
         assert_eq!(
-            expand_element("${extension?x}$myhostname", &a, &cfg())
-                .unwrap()
-                .0,
-            "xmx.example"
+            expand_element("${extension?x}$myhostname", &a).unwrap(),
+            ("x".into(), true)
         );
     }
 

@@ -243,7 +243,7 @@ impl Agent<'_> {
         }
         let attrs = self.local_attrs(st, p, Some(acct));
         for elem in util::strings::split_list(&self.settings.forward_path) {
-            let path = match expand_element(&elem, &attrs, self.cfg) {
+            let path = match expand_element(&elem, &attrs) {
                 Ok((_, true)) => continue,
                 Ok((v, false)) => v,
                 Err(e) => {

@@ -70,52 +70,45 @@ impl Agent<'_> {
         if !seen.first(format!("mailbox {}", acct.name)) {
             return;
         }
-        let attrs = self.local_attrs(st, p, Some(&acct));
-        let expand = |raw: &str| expand_element(raw, &attrs, self.cfg).map(|(v, _)| v);
         let delivered = self.delivered(st, "mailbox");
         let mbox_opts = CopyOptions::mbox(&st.sender, Self::orig_to(st), delivered.as_deref());
         let md_opts = CopyOptions::maildir(&st.sender, Self::orig_to(st), delivered.as_deref());
-        let outcome = match expand(&self.settings.mailbox_command) {
-            Err(e) => Outcome::defer("4.3.5", format!("mailbox_command: {e}")),
-            Ok(cmd) if !cmd.trim().is_empty() => {
-                let mut o = self.run_command(msg, st, p, &cmd, Some(&acct));
-                if let Outcome::Sent(_) = o {
-                    o = Outcome::Sent(format!("delivered to command: {cmd}"));
-                }
-                o
+        // mailbox_command goes to the shell as written (postconf(5)).
+        let cmd = self.settings.mailbox_command.trim();
+        let hm = &self.settings.home_mailbox;
+        let outcome = if !cmd.is_empty() {
+            let mut o = self.run_command(msg, st, p, cmd, Some(&acct));
+            if let Outcome::Sent(_) = o {
+                o = Outcome::Sent(format!("delivered to command: {cmd}"));
             }
-            Ok(_) => match expand(&self.settings.home_mailbox) {
-                Err(e) => Outcome::defer("4.3.5", format!("home_mailbox: {e}")),
-                Ok(hm) if !hm.is_empty() => {
-                    let path = acct.home.join(&hm);
-                    match AsUser::enter(acct.uid, acct.gid) {
-                        Err(e) => Outcome::defer("4.3.0", e),
-                        Ok(_g) => {
-                            if hm.ends_with('/') {
-                                self.to_maildir(msg, &path, &md_opts)
-                            } else {
-                                self.to_mbox(msg, &path, &mbox_opts, None, &acct.name)
-                            }
-                        }
-                    }
-                }
-                Ok(_) => {
-                    let spool = &self.settings.mail_spool_directory;
-                    let path = Path::new(spool).join(&acct.name);
-                    if spool.ends_with('/') {
-                        match AsUser::enter(acct.uid, acct.gid) {
-                            Err(e) => Outcome::defer("4.3.0", e),
-                            Ok(_g) => self.to_maildir(msg, &path, &md_opts),
-                        }
+            o
+        } else if !hm.is_empty() {
+            let path = acct.home.join(hm);
+            match AsUser::enter(acct.uid, acct.gid) {
+                Err(e) => Outcome::defer("4.3.0", e),
+                Ok(_g) => {
+                    if hm.ends_with('/') {
+                        self.to_maildir(msg, &path, &md_opts)
                     } else {
-                        let owner = FileOwner {
-                            uid: acct.uid,
-                            gid: acct.gid,
-                        };
-                        self.to_mbox(msg, &path, &mbox_opts, Some(owner), &acct.name)
+                        self.to_mbox(msg, &path, &mbox_opts, None, &acct.name)
                     }
                 }
-            },
+            }
+        } else {
+            let spool = &self.settings.mail_spool_directory;
+            let path = Path::new(spool).join(&acct.name);
+            if spool.ends_with('/') {
+                match AsUser::enter(acct.uid, acct.gid) {
+                    Err(e) => Outcome::defer("4.3.0", e),
+                    Ok(_g) => self.to_maildir(msg, &path, &md_opts),
+                }
+            } else {
+                let owner = FileOwner {
+                    uid: acct.uid,
+                    gid: acct.gid,
+                };
+                self.to_mbox(msg, &path, &mbox_opts, Some(owner), &acct.name)
+            }
         };
         out.leaf(st, outcome);
     }
@@ -160,7 +153,7 @@ impl Agent<'_> {
 
     fn unknown(&self, msg: &Message, st: &State, p: &Parts, seen: &mut Seen, out: &mut Results) {
         let attrs = self.local_attrs(st, p, None);
-        match expand_element(&self.settings.luser_relay, &attrs, self.cfg) {
+        match expand_element(&self.settings.luser_relay, &attrs) {
             Ok((relay, _)) if !relay.trim().is_empty() && st.class != Class::Include => {
                 let mut node = st.clone();
                 node.exp_from = Some((Class::Alias, p.user.clone()));

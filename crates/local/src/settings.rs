@@ -3,10 +3,10 @@
 //!
 //! DESCRIPTION
 //!   [`Settings::from_config`] reads every main.cf parameter the local
-//!   delivery agent uses. Values that local(8) expands per recipient
-//!   (`forward_path`, `mailbox_command`, `luser_relay`, `home_mailbox`)
-//!   are kept unexpanded; [`crate::attrs`] expands them with the
-//!   recipient's `$user`, `$home`, `$extension`, ... .
+//!   delivery agent uses. The raw parameters (`forward_path`,
+//!   `luser_relay`: [`crate::attrs`] expands them with the recipient's
+//!   `$user`, `$home`, `$extension`, ...; `mailbox_command`: the shell
+//!   gets it as written) are kept unexpanded.
 //!
 //! DIAGNOSTICS
 //!   A bad parameter value is an error naming it; the caller logs it
@@ -27,7 +27,7 @@ pub struct Settings {
     pub recipient_delimiter: String,
     /// `forward_path` (raw, expanded per recipient).
     pub forward_path: String,
-    /// `home_mailbox` (raw).
+    /// `home_mailbox`: a path under the home directory.
     pub home_mailbox: String,
     /// `mail_spool_directory`.
     pub mail_spool_directory: String,
@@ -87,7 +87,7 @@ impl Settings {
             alias_maps: s("alias_maps")?,
             recipient_delimiter: s("recipient_delimiter")?,
             forward_path: raw("forward_path"),
-            home_mailbox: raw("home_mailbox"),
+            home_mailbox: s("home_mailbox")?,
             mail_spool_directory: s("mail_spool_directory")?,
             mailbox_command: raw("mailbox_command"),
             luser_relay: raw("luser_relay"),
