@@ -395,3 +395,61 @@ fn mailbox_command_reaches_the_shell_unexpanded() {
         run.stdout
     );
 }
+
+/// The mail pipeline with `extra` main.cf lines, delivering to mailboxes
+/// under a fresh spool directory.
+fn pipeline(extra: &str) -> Setup {
+    let spool = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        spool.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+    let inst = Instance::builder()
+        .mail_pipeline()
+        .main_cf(&format!(
+            "myhostname = test.example\nmydestination = $myhostname, localhost\n\
+             mail_spool_directory = {}\nalias_maps =\nservice_throttle_time = 1s\n{extra}",
+            spool.path().display()
+        ))
+        .start();
+    Setup { inst, spool }
+}
+
+/// A non-zero mailbox_size_limit below message_size_limit is a fatal
+/// configuration error of local(8), as in Postfix: nothing is bounced,
+/// the mail stays queued until the configuration is fixed.
+#[test]
+fn mailbox_limit_below_message_limit_keeps_mail_queued() {
+    need_root!();
+    user("postern-t-lim");
+    let mut s = pipeline("mailbox_size_limit = 1000\nmessage_size_limit = 2000\n");
+    s.inst
+        .sendmail(
+            &["-f", "sender@test.example", "postern-t-lim@test.example"],
+            "Subject: limit\n\nsmall\n",
+        )
+        .assert_ok();
+    let line = s.inst.wait_for_log(
+        "fatal: configuration error: mailbox_size_limit is smaller than message_size_limit",
+        Duration::from_secs(60),
+    );
+    assert!(line.contains("local["), "{line}");
+    // Nothing bounced: the message is still in the queue.
+    assert!(!s.inst.log().contains("status=bounced"), "{}", s.inst.log());
+    let q = s.inst.run_program("postqueue", &["-p"], b"");
+    assert!(q.stdout.contains("postern-t-lim@test.example"), "{q:?}");
+    // Fixed configuration: the mail is delivered on the next attempt.
+    s.inst.set_main_cf(&format!(
+        "myhostname = test.example\nmydestination = $myhostname, localhost\n\
+         mail_spool_directory = {}\nalias_maps =\nservice_throttle_time = 1s\n",
+        s.spool.path().display()
+    ));
+    s.inst.reload();
+    s.inst.wait_for_log(
+        "status=sent (delivered to mailbox)",
+        Duration::from_secs(120),
+    );
+    let m = std::fs::read_to_string(s.spool.path().join("postern-t-lim")).unwrap();
+    assert!(m.contains("Subject: limit"), "{m}");
+}

@@ -10,7 +10,10 @@
 //!
 //! DIAGNOSTICS
 //!   A bad parameter value is an error naming it; the caller logs it
-//!   fatally at start-up.
+//!   fatally at start-up. So is a non-zero `mailbox_size_limit` smaller
+//!   than `message_size_limit` (`configuration error: mailbox_size_limit
+//!   is smaller than message_size_limit`, as Postfix's local(8)); the
+//!   mail waits in the queue until the configuration is fixed.
 //!
 //! SEE ALSO
 //!   local(8), postconf(5).
@@ -83,6 +86,15 @@ impl Settings {
             ..LockPolicy::default()
         }
         .with_methods(&list("mailbox_delivery_lock")?)?;
+        let mailbox_size_limit = size(cfg, "mailbox_size_limit")?;
+        let message_size_limit = size(cfg, "message_size_limit")?;
+        if mailbox_size_limit > 0 && mailbox_size_limit < message_size_limit {
+            // Postfix's local(8) refuses to start: a message that cleanup
+            // accepts could never fit in a mailbox.
+            return Err(
+                "configuration error: mailbox_size_limit is smaller than message_size_limit".into(),
+            );
+        }
         Ok(Settings {
             alias_maps: s("alias_maps")?,
             recipient_delimiter: s("recipient_delimiter")?,
@@ -95,7 +107,7 @@ impl Settings {
             allow_files: list("allow_mail_to_files")?,
             default_privs: s("default_privs")?,
             prepend_delivered: list("prepend_delivered_header")?,
-            mailbox_size_limit: size(cfg, "mailbox_size_limit")?,
+            mailbox_size_limit,
             lock,
             local_command_shell: s("local_command_shell")?,
             command_time_limit: Duration::from_secs(time("command_time_limit")?),
@@ -148,5 +160,21 @@ mod tests {
         assert!(!s.commands_allowed("include"));
         assert!(s.delivered_header("forward"));
         assert_eq!(s.default_privs, "nobody");
+    }
+
+    #[test]
+    fn mailbox_limit_below_message_limit_is_a_configuration_error() {
+        let cfg = |t: &str| Config::from_text(std::path::Path::new("/nonexistent"), t).unwrap();
+        let e = Settings::from_config(&cfg("mailbox_size_limit = 1000\n")).unwrap_err();
+        assert_eq!(
+            e,
+            "configuration error: mailbox_size_limit is smaller than message_size_limit"
+        );
+        let ok = "mailbox_size_limit = 1000\nmessage_size_limit = 1000\n";
+        assert!(Settings::from_config(&cfg(ok)).is_ok());
+        let ok = "mailbox_size_limit = 0\nmessage_size_limit = 1000000000\n";
+        assert!(Settings::from_config(&cfg(ok)).is_ok());
+        let ok = "mailbox_size_limit = 10\nmessage_size_limit = 0\n";
+        assert!(Settings::from_config(&cfg(ok)).is_ok());
     }
 }
