@@ -42,19 +42,39 @@ struct Setup {
 }
 
 fn start(extra: &str) -> Setup {
+    setup(
+        Instance::builder().master_cf_line("local unix - n n - - local"),
+        extra,
+    )
+}
+
+/// The mail pipeline with `extra` main.cf lines.
+fn pipeline(extra: &str) -> Setup {
+    setup(
+        Instance::builder().mail_pipeline(),
+        &format!("service_throttle_time = 1s\n{extra}"),
+    )
+}
+
+/// The main.cf lines of every test: local domains, no aliases, `spool`.
+fn base_main_cf(spool: &Path) -> String {
+    format!(
+        "myhostname = test.example\nmydestination = $myhostname, localhost\n\
+         mail_spool_directory = {}\nalias_maps =\n",
+        spool.display()
+    )
+}
+
+/// Start `builder` with mailboxes under a fresh spool directory.
+fn setup(builder: testkit::Builder, extra: &str) -> Setup {
     let spool = tempfile::tempdir().unwrap();
     std::fs::set_permissions(
         spool.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o1777),
     )
     .unwrap();
-    let inst = Instance::builder()
-        .master_cf_line("local unix - n n - - local")
-        .main_cf(&format!(
-            "myhostname = test.example\nmydestination = $myhostname, localhost\n\
-             mail_spool_directory = {}\nalias_maps =\n{extra}",
-            spool.path().display()
-        ))
+    let inst = builder
+        .main_cf(&format!("{}{extra}", base_main_cf(spool.path())))
         .start();
     Setup { inst, spool }
 }
@@ -396,26 +416,6 @@ fn mailbox_command_reaches_the_shell_unexpanded() {
     );
 }
 
-/// The mail pipeline with `extra` main.cf lines, delivering to mailboxes
-/// under a fresh spool directory.
-fn pipeline(extra: &str) -> Setup {
-    let spool = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        spool.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
-    )
-    .unwrap();
-    let inst = Instance::builder()
-        .mail_pipeline()
-        .main_cf(&format!(
-            "myhostname = test.example\nmydestination = $myhostname, localhost\n\
-             mail_spool_directory = {}\nalias_maps =\nservice_throttle_time = 1s\n{extra}",
-            spool.path().display()
-        ))
-        .start();
-    Setup { inst, spool }
-}
-
 /// A non-zero mailbox_size_limit below message_size_limit is a fatal
 /// configuration error of local(8), as in Postfix: nothing is bounced,
 /// the mail stays queued until the configuration is fixed.
@@ -440,11 +440,7 @@ fn mailbox_limit_below_message_limit_keeps_mail_queued() {
     let q = s.inst.run_program("postqueue", &["-p"], b"");
     assert!(q.stdout.contains("postern-t-lim@test.example"), "{q:?}");
     // Fixed configuration: the mail is delivered on the next attempt.
-    s.inst.set_main_cf(&format!(
-        "myhostname = test.example\nmydestination = $myhostname, localhost\n\
-         mail_spool_directory = {}\nalias_maps =\nservice_throttle_time = 1s\n",
-        s.spool.path().display()
-    ));
+    s.inst.set_main_cf(&base_main_cf(s.spool.path()));
     s.inst.reload();
     s.inst.wait_for_log(
         "status=sent (delivered to mailbox)",
