@@ -113,6 +113,21 @@ impl Session<'_, '_> {
         Outcome::Continue
     }
 
+    /// Log Postfix's `warning: Illegal address syntax from host[addr] in
+    /// CMD command: <addr>` for the address of `rest` after `kw`.
+    fn illegal_address(&self, cmd: &str, rest: &str, kw: &str) {
+        let arg = rest.trim_start().get(kw.len()..).unwrap_or("").trim_start();
+        let end = match arg.starts_with('<').then(|| arg.find('>')).flatten() {
+            Some(gt) => gt + arg[gt..].find([' ', '\t']).unwrap_or(arg.len() - gt),
+            None => arg.find([' ', '\t']).unwrap_or(arg.len()),
+        };
+        msg_warn!(
+            "Illegal address syntax from {} in {cmd} command: {}",
+            self.peer.namaddr,
+            crate::guard::printable(&arg[..end])
+        );
+    }
+
     fn need_helo(&mut self) -> bool {
         if self.srv.settings.helo_required && self.helo.is_none() {
             self.reply("503 5.5.1 Error: send HELO/EHLO first");
@@ -163,6 +178,7 @@ impl Session<'_, '_> {
                 return Outcome::Continue;
             }
             Err(_) => {
+                self.illegal_address("MAIL", rest, "FROM:");
                 self.reply("501 5.1.7 Bad sender address syntax");
                 return Outcome::Continue;
             }
@@ -176,7 +192,7 @@ impl Session<'_, '_> {
         let mut auth_param = None;
         for (k, v) in &path.params {
             let v = v.as_deref();
-            let bad = match (k.as_str(), v) {
+            let bad = match (k.to_ascii_uppercase().as_str(), v) {
                 ("SIZE", Some(n)) => match n.parse::<u64>() {
                     Ok(n) => {
                         tx.size = n;
@@ -237,7 +253,9 @@ impl Session<'_, '_> {
             return Outcome::Continue;
         }
         if limit > 0 && tx.size > limit {
-            self.reply("552 5.3.4 Message size exceeds fixed limit");
+            let r = "552 5.3.4 Message size exceeds fixed limit";
+            self.log_mail_reject(&tx.sender, r);
+            self.reply(r);
             return Outcome::Continue;
         }
         if let Some(r) = self.connect_reject.clone() {
@@ -280,9 +298,6 @@ impl Session<'_, '_> {
             return Outcome::Continue;
         }
         let utf8 = tx.smtputf8;
-        if let Some(tx) = self.tx.as_mut() {
-            tx.rcpt_attempts += 1;
-        }
         let path = match token::parse_path(rest, "TO:", self.srv.settings.strict_rfc821) {
             Ok(p) if !p.addr.is_empty() => p,
             Err(PathError::Syntax) => {
@@ -290,6 +305,7 @@ impl Session<'_, '_> {
                 return Outcome::Continue;
             }
             _ => {
+                self.illegal_address("RCPT", rest, "TO:");
                 self.reply("501 5.1.3 Bad recipient address syntax");
                 return Outcome::Continue;
             }
@@ -297,7 +313,7 @@ impl Session<'_, '_> {
         let mut rcpt = Recipient::new(&path.addr);
         let dsn_off = self.srv.settings.discarded("dsn");
         for (k, v) in &path.params {
-            let bad = match (k.as_str(), v.as_deref()) {
+            let bad = match (k.to_ascii_uppercase().as_str(), v.as_deref()) {
                 ("NOTIFY" | "ORCPT", _) if dsn_off => {
                     Some("501 5.7.1 DSN support is disabled".to_string())
                 }
@@ -332,11 +348,11 @@ impl Session<'_, '_> {
         let count = self.tx.as_ref().map_or(0, |t| t.rcpts.len());
         if count >= st.recipient_limit {
             let over_limit = st.recipient_overshoot_limit;
+            // Postfix counts these as errors only past the overshoot
+            // limit (smtpd_recipient_overshoot_limit), and logs none.
             if let Some(tx) = self.tx.as_mut() {
                 tx.rcpt_overshoot += 1;
-                if tx.rcpt_overshoot > over_limit {
-                    self.errors += 1;
-                }
+                self.not_an_error = tx.rcpt_overshoot <= over_limit;
             }
             self.reply("452 4.5.3 Error: too many recipients");
             return Outcome::Continue;
@@ -441,7 +457,7 @@ impl Session<'_, '_> {
     }
 }
 
-/// `555 5.5.4 Unsupported option: NAME[=VALUE]`.
+/// `555 5.5.4 Unsupported option: NAME[=VALUE]`, as the client sent it.
 fn unsupported(k: &str, v: Option<&str>) -> String {
     match v {
         Some(v) => format!("555 5.5.4 Unsupported option: {k}={v}"),

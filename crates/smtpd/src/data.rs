@@ -12,7 +12,13 @@
 //!   (stand-alone `sendmail -bs` on a terminal is the exception: there
 //!   any line end counts). With `smtpd_forbid_bare_newline = reject`, a
 //!   message with a bare LF is refused with `550 5.5.2 host Error: bare
-//!   <LF> received`.
+//!   <LF> received` (logged `ID: reject: END-OF-MESSAGE from
+//!   host[addr]: bare <LF> received; from=<..> to=<first recipient>
+//!   ...`); the session goes on.
+//!
+//!   DATA or BDAT before MAIL is answered `503 5.5.1 Error: need RCPT
+//!   command`, inside a transaction without an accepted recipient `554
+//!   5.5.1 Error: no valid recipients` (Postfix 3.7's replies).
 //!
 //!   BDAT (RFC 3030): `BDAT size [LAST]` chunks are read raw (no dot
 //!   stuffing), with CR LF converted to LF; each non-last chunk is
@@ -30,7 +36,15 @@
 //!   cleanup's verdict; `250 2.0.0 Ok: queued as ID` only when cleanup
 //!   answered status 0 (the file is on disk). Content beyond
 //!   `message_size_limit` is read and dropped, and answered `552 5.3.4
-//!   Message size exceeds fixed limit`.
+//!   Error: message file too big` (DATA; log `warning: ID: queue file
+//!   size limit exceeded`) or `552 5.3.4 Chunk exceeds message size
+//!   limit` (BDAT; log `warning: ID: BDAT request from host[addr]
+//!   exceeds message size limit`). Restriction rejects are logged as
+//!   `ID: reject: DATA|BDAT|END-OF-MESSAGE from host[addr]: reply;
+//!   from=<..> [to=<..>] proto=.. helo=<..>`, with `to=` only for a
+//!   single recipient. A refusal by cleanup (header/body_checks, hop
+//!   count, size) is logged by cleanup, not here, and its reason is
+//!   the reply (see [`cleanup_reply`]).
 use crate::chat::ChatError;
 use crate::check::{Decision, Effects, Stage};
 use crate::conn::Outcome;
@@ -38,6 +52,11 @@ use crate::received::{received_header, ReceivedInfo};
 use crate::session::{Bdat, Session};
 use crate::settings::BareNewline;
 use util::msg_warn;
+
+/// The DATA reply for content past `message_size_limit` (Postfix 3.7).
+const TOO_BIG: &str = "552 5.3.4 Error: message file too big";
+/// The BDAT reply for a chunk that takes the message past the limit.
+const CHUNK_TOO_BIG: &str = "552 5.3.4 Chunk exceeds message size limit";
 
 /// Content conversion state shared by DATA and BDAT.
 #[derive(Debug, Default)]
@@ -57,25 +76,24 @@ pub struct Content {
 impl Session<'_, '_> {
     /// Check that a message may start: returns the refusal reply.
     fn data_precheck(&mut self, cmd: &str) -> Option<String> {
+        // Postfix asks for RCPT before a transaction, and calls a
+        // transaction without accepted recipients "no valid recipients".
         let Some(tx) = self.tx.as_ref() else {
-            return Some("503 5.5.1 Error: need MAIL command".into());
+            return Some("503 5.5.1 Error: need RCPT command".into());
         };
         if cmd == "DATA" && tx.bdat.is_some() {
             return Some("503 5.5.1 Error: DATA after BDAT".into());
         }
         if tx.rcpts.is_empty() {
-            return Some(if tx.rcpt_attempts > 0 {
-                "554 5.5.1 Error: no valid recipients".into()
-            } else {
-                "503 5.5.1 Error: need RCPT command".into()
-            });
+            return Some("554 5.5.1 Error: no valid recipients".into());
         }
         let f = self.facts(cmd);
         let mut fx = Effects::default();
         let d = self.srv.checks.run(Stage::Data, &f, &mut fx);
-        self.log_effects(&fx, cmd, None);
+        let single = self.single_rcpt();
+        self.log_effects(&fx, cmd, single.as_deref());
         if let Decision::Reject(r) = d {
-            self.log_reject("reject", cmd, &r.reply(), None);
+            self.log_reject("reject", cmd, &r.reply(), single.as_deref());
             return Some(r.reply());
         }
         if let Some(tx) = self.tx.as_mut() {
@@ -258,14 +276,28 @@ impl Session<'_, '_> {
     /// `bdat_total`: the BDAT byte count for the reply.
     fn finish_message(&mut self, content: Content, bdat_total: Option<u64>) {
         let st = &self.srv.settings;
-        let bare_reject = content.bare_lf && self.bare_lf == BareNewline::Reject;
-        let refusal = if bare_reject {
+        let id = self.tx.as_ref().and_then(|t| t.queue_id.clone());
+        let id = id.unwrap_or_else(|| "NOQUEUE".into());
+        let refusal = if content.bare_lf && self.bare_lf == BareNewline::Reject {
+            // Logged with the first recipient, as Postfix does.
+            let first = self
+                .tx
+                .as_ref()
+                .and_then(|t| t.rcpts.first())
+                .map(|r| r.address.clone());
+            self.log_reject(
+                "reject",
+                "END-OF-MESSAGE",
+                "bare <LF> received",
+                first.as_deref(),
+            );
             Some(format!(
                 "{} 5.5.2 {} Error: bare <LF> received",
                 st.bare_newline_code, st.myhostname
             ))
         } else if content.too_big {
-            Some("552 5.3.4 Message size exceeds fixed limit".to_string())
+            msg_warn!("{id}: queue file size limit exceeded");
+            Some(TOO_BIG.to_string())
         } else if content.write_error {
             Some("451 4.3.0 Error: queue file write error".to_string())
         } else {
@@ -276,14 +308,18 @@ impl Session<'_, '_> {
             f.size = content.size;
             let mut fx = Effects::default();
             let d = self.srv.checks.run(Stage::EndOfData, &f, &mut fx);
-            self.log_effects(&fx, "END-OF-MESSAGE", None);
+            let single = self.single_rcpt();
+            self.log_effects(&fx, "END-OF-MESSAGE", single.as_deref());
             match d {
-                Decision::Reject(r) => Some(r.reply()),
+                Decision::Reject(r) => {
+                    let r = r.reply();
+                    self.log_reject("reject", "END-OF-MESSAGE", &r, single.as_deref());
+                    Some(r)
+                }
                 _ => None,
             }
         });
         if let Some(r) = refusal {
-            self.log_reject("reject", "END-OF-MESSAGE", &r, None);
             self.reply(&r);
             self.abort_tx();
             return;
@@ -307,11 +343,8 @@ impl Session<'_, '_> {
         match c.finish() {
             Ok(v) if v.status == 0 => self.reply(&queued(bdat_total)),
             Ok(v) => {
-                let r = cleanup_reply(v.status, &v.reason);
-                self.tx = Some(tx);
-                self.log_reject("reject", "END-OF-MESSAGE", &r, None);
-                self.tx = None;
-                self.reply(&r);
+                // cleanup logs its own refusals; Postfix's smtpd adds none.
+                self.reply(&cleanup_reply(v.status, &v.reason));
             }
             Err(e) => {
                 msg_warn!("{id}: {e}");
@@ -412,12 +445,22 @@ impl Session<'_, '_> {
             self.reply(&r);
             return Ok(Outcome::Continue);
         }
-        if bdat.content.too_big && !last {
-            bdat.error = Some("552 5.3.4 Chunk exceeds message size limit".into());
-            if let Some(tx) = self.tx.as_mut() {
-                tx.bdat = Some(bdat);
+        if bdat.content.too_big {
+            let id = self.tx.as_ref().and_then(|t| t.queue_id.clone());
+            msg_warn!(
+                "{}: BDAT request from {} exceeds message size limit",
+                id.as_deref().unwrap_or("NOQUEUE"),
+                self.peer.namaddr
+            );
+            if last {
+                self.abort_tx();
+            } else {
+                bdat.error = Some(CHUNK_TOO_BIG.into());
+                if let Some(tx) = self.tx.as_mut() {
+                    tx.bdat = Some(bdat);
+                }
             }
-            self.reply("552 5.3.4 Chunk exceeds message size limit");
+            self.reply(CHUNK_TOO_BIG);
             return Ok(Outcome::Continue);
         }
         if !last {
@@ -463,16 +506,22 @@ pub fn crlf_to_lf(state: &mut Content, input: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// The reply for a non-zero cleanup status (Postfix's
-/// cleanup_stat_detail): `code dsn Error: text`.
+/// The reply for a non-zero cleanup status, as Postfix's smtpd words
+/// it: a size or hop-count refusal has a fixed text (`552 5.3.4 Error:
+/// message file too big`, `554 5.4.0 Error: too many hops`); a content
+/// refusal (header/body_checks) quotes cleanup's reason as is (`550
+/// 5.7.1 text`, 451 when its status code is 4.X.X); the others read
+/// `code dsn Error: text`.
 pub fn cleanup_reply(status: i32, reason: &str) -> String {
+    if status & 4 != 0 {
+        return TOO_BIG.into();
+    }
+    if status & 16 != 0 {
+        return "554 5.4.0 Error: too many hops".into();
+    }
     let (dsn, text) = crate::check::access::split_dsn(reason);
     let (code, dflt_dsn, dflt_text) = if status & 64 != 0 {
         (451, "4.7.1", "Service unavailable - try again later")
-    } else if status & 4 != 0 {
-        (552, "5.3.4", "message file too big")
-    } else if status & 16 != 0 {
-        (554, "5.4.0", "too many hops")
     } else if status & 8 != 0 {
         (550, "5.7.1", "message content rejected")
     } else if status & 32 != 0 {
@@ -486,6 +535,9 @@ pub fn cleanup_reply(status: i32, reason: &str) -> String {
     } else {
         code
     };
+    if status & 8 != 0 && !text.is_empty() {
+        return format!("{code} {dsn} {text}");
+    }
     let text = if text.is_empty() {
         dflt_text.to_string()
     } else {
@@ -512,7 +564,7 @@ mod tests {
     fn cleanup_replies() {
         assert_eq!(
             cleanup_reply(4, "5.3.4 Message file too big"),
-            "552 5.3.4 Error: Message file too big"
+            "552 5.3.4 Error: message file too big"
         );
         assert_eq!(
             cleanup_reply(2, ""),
@@ -520,7 +572,16 @@ mod tests {
         );
         assert_eq!(
             cleanup_reply(16, "5.4.6 Too many hops"),
-            "554 5.4.6 Error: Too many hops"
+            "554 5.4.0 Error: too many hops"
+        );
+        assert_eq!(
+            cleanup_reply(8, "5.7.1 no bad subjects"),
+            "550 5.7.1 no bad subjects"
+        );
+        assert_eq!(cleanup_reply(8, "4.7.0 try later"), "451 4.7.0 try later");
+        assert_eq!(
+            cleanup_reply(8, ""),
+            "550 5.7.1 Error: message content rejected"
         );
     }
 }

@@ -13,7 +13,9 @@
 //!   Modules, by topic (after Postfix's smtpd_*.c):
 //!   [`conn`] the stream and its upgrade path (TLS later); [`chat`] line
 //!   input and reply output; [`session`] the command loop, limits and
-//!   logs; [`cmd`] HELO/EHLO/MAIL/RCPT/RSET/VRFY; [`etrn`] ETRN; [`data`] DATA and
+//!   logs; [`guard`] non-SMTP commands, bare LF and pipelining checks;
+//!   [`cmd`] HELO/EHLO/MAIL/RCPT/RSET/VRFY; [`etrn`] ETRN; [`xclient`]
+//!   XCLIENT/XFORWARD (refused); [`data`] DATA and
 //!   BDAT; [`received`] the Received: header; [`token`] address and
 //!   parameter syntax; [`check`] the restrictions; [`peer`] the client
 //!   and its DNS names; [`dns`] the resolver; [`cleanup`] the hand-off to
@@ -33,6 +35,7 @@ pub mod conn;
 pub mod data;
 pub mod dns;
 pub mod etrn;
+pub mod guard;
 pub mod peer;
 pub mod received;
 pub mod sasl;
@@ -40,6 +43,7 @@ pub mod session;
 pub mod settings;
 pub mod starttls;
 pub mod token;
+pub mod xclient;
 
 pub use conn::{Conn, Outcome, Transport};
 pub use session::{serve, Server};

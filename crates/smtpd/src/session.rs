@@ -13,13 +13,18 @@
 //!   `timeout after CMD from host[addr]`); `smtpd_hard_error_limit`
 //!   (`421 4.7.0 host Error: too many errors`, log `too many errors after
 //!   CMD ...`), with `smtpd_error_sleep_time` once past
-//!   `smtpd_soft_error_limit`; `smtpd_junk_command_limit`; improper
-//!   pipelining detection (log `improper command pipelining after CMD
-//!   from host[addr]: ...`, and with `smtpd_forbid_unauth_pipelining`
-//!   the reply `554 5.5.0 Error: SMTP protocol synchronization`);
-//!   `smtpd_forbidden_commands` (`221 2.7.0 Error: I can break rules,
-//!   too. Goodbye.`); bare LF in commands with `smtpd_forbid_bare_newline
-//!   = reject`; invalid UTF-8 (`500 5.5.2 Error: bad UTF-8 syntax`).
+//!   `smtpd_soft_error_limit`; `smtpd_junk_command_limit`; invalid UTF-8
+//!   (`500 5.5.2 Error: bad UTF-8 syntax`); and the checks of
+//!   [`crate::guard`]: non-SMTP commands (header-like lines and
+//!   `smtpd_forbidden_commands` end the session with `221 2.7.0 Error: I
+//!   can break rules, too. Goodbye.`), bare LF in commands with
+//!   `smtpd_forbid_bare_newline = reject` (reply, then hang up), improper
+//!   pipelining.
+//!
+//!   A command counts as an error (toward the limits) and as failed (in
+//!   the disconnect line) when its reply is 4XX or 5XX, except the
+//!   `452 4.5.3 Error: too many recipients` replies within
+//!   `smtpd_recipient_overshoot_limit`, which Postfix counts as neither.
 //!
 //!   Logs: `connect from host[addr]`, `lost connection after CMD from
 //!   host[addr]`, and at the end `disconnect from host[addr] ehlo=1
@@ -129,7 +134,6 @@ pub(crate) struct Tx {
     pub ret: Option<String>,
     pub rcpts: Vec<Recipient>,
     pub rcpt_overshoot: usize,
-    pub rcpt_attempts: usize,
     pub cleanup: Option<Box<dyn CleanupSession>>,
     pub queue_id: Option<String>,
     pub fx: Effects,
@@ -151,6 +155,10 @@ pub struct Session<'c, 's> {
     pub(crate) junk: u32,
     pub(crate) last: String,
     pub(crate) last_code: u16,
+    /// The current command's refusal does not count as an error and the
+    /// command counts as successful (Postfix: the handler returned 0),
+    /// e.g. `452 too many recipients` within the overshoot limit.
+    pub(crate) not_an_error: bool,
     pub(crate) connect_reject: Option<Reject>,
     pub(crate) unauth_pipelining: bool,
     pub(crate) bare_lf: BareNewline,
@@ -160,8 +168,8 @@ pub struct Session<'c, 's> {
 
 /// Postfix's command table order (for the disconnect line).
 const COMMANDS: &[&str] = &[
-    "helo", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "bdat", "rset", "noop", "vrfy",
-    "etrn", "quit", "unknown",
+    "helo", "ehlo", "xclient", "xforward", "starttls", "auth", "mail", "rcpt", "data", "bdat",
+    "rset", "noop", "vrfy", "etrn", "quit", "unknown",
 ];
 
 /// Serve one client on `conn`: the whole session, with its log lines.
@@ -192,6 +200,7 @@ pub fn serve(srv: &mut Server, conn: &mut dyn Conn, peer: Peer) {
         junk: 0,
         last: "CONNECT".into(),
         last_code: 0,
+        not_an_error: false,
         connect_reject: None,
         unauth_pipelining: false,
         bare_lf,
@@ -248,9 +257,15 @@ impl Session<'_, '_> {
 
     /// `; from=<s> to=<r> proto=P helo=<h>` for reject log lines.
     pub(crate) fn log_tail(&self, rcpt: Option<&str>) -> String {
+        self.log_tail_from(self.tx.as_ref().map(|t| t.sender.as_str()), rcpt)
+    }
+
+    /// [`Session::log_tail`] for a sender that is not (yet) the
+    /// transaction's, e.g. a MAIL command being refused.
+    fn log_tail_from(&self, sender: Option<&str>, rcpt: Option<&str>) -> String {
         let mut t = String::new();
-        if let Some(tx) = &self.tx {
-            t.push_str(&format!(" from=<{}>", tx.sender));
+        if let Some(s) = sender {
+            t.push_str(&format!(" from=<{s}>"));
         }
         if let Some(r) = rcpt {
             t.push_str(&format!(" to=<{r}>"));
@@ -260,6 +275,15 @@ impl Session<'_, '_> {
             t.push_str(&format!(" helo=<{h}>"));
         }
         t
+    }
+
+    /// The recipient of a transaction with exactly one (Postfix names
+    /// it in DATA and END-OF-MESSAGE log lines only then).
+    pub(crate) fn single_rcpt(&self) -> Option<String> {
+        match self.tx.as_ref().map(|t| t.rcpts.as_slice()) {
+            Some([r]) => Some(r.address.clone()),
+            _ => None,
+        }
     }
 
     /// Log `ID: reject: CMD from host[addr]: reply; from=<..> ...`.
@@ -273,6 +297,17 @@ impl Session<'_, '_> {
             "{id}: {kind}: {cmd} from {}: {reply};{}",
             self.peer.namaddr,
             self.log_tail(rcpt)
+        );
+    }
+
+    /// Log the refusal of `MAIL FROM:<sender>` by smtpd itself (size,
+    /// lookup errors): `NOQUEUE: reject: MAIL from host[addr]: reply;
+    /// from=<sender> proto=.. helo=<..>`.
+    pub(crate) fn log_mail_reject(&self, sender: &str, reply: &str) {
+        msg_info!(
+            "NOQUEUE: reject: MAIL from {}: {reply};{}",
+            self.peer.namaddr,
+            self.log_tail_from(Some(sender), None)
         );
     }
 
@@ -446,18 +481,8 @@ impl Session<'_, '_> {
         let limit = st.line_limit;
         let (line, _truncated) = self.chat.read_command(limit)?;
         if !line.crlf && self.bare_lf == BareNewline::Reject {
-            let r = format!(
-                "{} 5.5.2 {} Error: bare <LF> received",
-                self.srv.settings.bare_newline_code, self.srv.settings.myhostname
-            );
-            msg_info!(
-                "bare <LF> received after {} from {}",
-                self.last,
-                self.peer.namaddr
-            );
-            self.reply(&r);
-            self.errors += 1;
-            return Ok(Outcome::Continue);
+            self.bare_newline_command();
+            return Ok(Outcome::Close);
         }
         let Ok(text) = String::from_utf8(line.bytes) else {
             self.reply("500 5.5.2 Error: bad UTF-8 syntax");
@@ -475,16 +500,6 @@ impl Session<'_, '_> {
             self.errors += 1;
             return Ok(Outcome::Continue);
         }
-        if self.forbidden(verb) {
-            let shown: String = text
-                .chars()
-                .take(100)
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect();
-            msg_warn!("non-SMTP command from {}: {shown}", self.peer.namaddr);
-            self.reply("221 2.7.0 Error: I can break rules, too. Goodbye.");
-            return Ok(Outcome::Close);
-        }
         let upper = verb.to_ascii_uppercase();
         let name = COMMANDS
             .iter()
@@ -493,6 +508,9 @@ impl Session<'_, '_> {
             .unwrap_or("unknown");
         if name != "unknown" {
             self.last = upper.clone();
+        } else if self.non_smtp_command(verb, &text) {
+            self.count(name, false);
+            return Ok(Outcome::Close);
         }
         if self.check_pipelining(name) {
             self.reply("554 5.5.0 Error: SMTP protocol synchronization");
@@ -506,6 +524,7 @@ impl Session<'_, '_> {
             }
         }
         self.last_code = 0;
+        self.not_an_error = false;
         if self.srv.tls.enforced()
             && !self.chat_is_tls()
             && !matches!(
@@ -526,49 +545,13 @@ impl Session<'_, '_> {
                 return Err(e);
             }
         };
-        let ok = self.last_code > 0 && self.last_code < 400;
-        if self.last_code >= 400 && self.last_code != 421 && name != "unknown" {
+        let failed = self.last_code >= 400 && !self.not_an_error;
+        let ok = self.last_code > 0 && !failed;
+        if failed && self.last_code != 421 && name != "unknown" {
             self.errors += 1;
         }
         self.count(name, ok);
         Ok(outcome)
-    }
-
-    fn forbidden(&self, verb: &str) -> bool {
-        let st = &self.srv.settings;
-        st.forbidden_commands
-            .iter()
-            .any(|c| !c.contains(':') && c.eq_ignore_ascii_case(verb))
-            || self
-                .srv
-                .forbidden_tables
-                .iter()
-                .any(|m| matches!(m.find(verb, false), Ok(Some(_))))
-    }
-
-    /// Detect commands sent ahead when not allowed; true: close.
-    fn check_pipelining(&mut self, name: &str) -> bool {
-        if !self.chat.pending() || self.unauth_pipelining {
-            return false;
-        }
-        let last_in_group = matches!(name, "helo" | "ehlo" | "data" | "starttls");
-        let allowed = self.esmtp && !self.srv.settings.discarded("pipelining");
-        if !last_in_group && allowed {
-            return false;
-        }
-        let peek: String = String::from_utf8_lossy(self.chat.peek_pending(100))
-            .chars()
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect();
-        let shown = peek.replace("??", "\\r\\n");
-        msg_info!(
-            "improper command pipelining after {} from {}: {}",
-            name.to_ascii_uppercase(),
-            self.peer.namaddr,
-            shown
-        );
-        self.unauth_pipelining = true;
-        self.srv.settings.forbid_unauth_pipelining
     }
 
     fn dispatch(&mut self, name: &str, rest: &str) -> Result<Outcome, ChatError> {
@@ -591,6 +574,8 @@ impl Session<'_, '_> {
                 Outcome::Close
             }
             "starttls" => self.starttls_cmd(rest),
+            "xclient" => self.xclient_cmd("XCLIENT", rest),
+            "xforward" => self.xclient_cmd("XFORWARD", rest),
             "auth" => return self.auth_cmd(rest),
             _ => {
                 self.reply("500 5.5.2 Error: command not recognized");

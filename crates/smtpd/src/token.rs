@@ -34,7 +34,9 @@ pub enum PathError {
 pub struct Path {
     /// The address in internal form; empty for `<>`.
     pub addr: String,
-    /// The ESMTP parameters as (upper-case keyword, value) pairs.
+    /// The ESMTP parameters as (keyword, value) pairs, the keyword in
+    /// the client's case (replies quote it as sent; compare it without
+    /// regard to case).
     pub params: Vec<(String, Option<String>)>,
 }
 
@@ -76,8 +78,8 @@ pub fn parse_path(rest: &str, kw: &str, strict: bool) -> Result<Path, PathError>
         .split([' ', '\t'])
         .filter(|p| !p.is_empty())
         .map(|p| match p.split_once('=') {
-            Some((k, v)) => (k.to_ascii_uppercase(), Some(v.to_string())),
-            None => (p.to_ascii_uppercase(), None),
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (p.to_string(), None),
         })
         .collect();
     Ok(Path { addr, params })
@@ -219,8 +221,8 @@ mod tests {
         assert_eq!(p("from:<>").unwrap().addr, "");
         assert_eq!(p("FROM: <a@b>").unwrap().addr, "a@b");
         assert_eq!(
-            p("FROM:a@b SIZE=5").unwrap().params,
-            vec![("SIZE".into(), Some("5".into()))]
+            p("FROM:a@b Size=5 smtputf8").unwrap().params,
+            vec![("Size".into(), Some("5".into())), ("smtputf8".into(), None)]
         );
         assert_eq!(p("FROM:<@r1,@r2:u@d>").unwrap().addr, "u@d");
         assert_eq!(p("FROM:<\"a b\"@d>").unwrap().addr, "a b@d");

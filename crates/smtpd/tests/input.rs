@@ -75,7 +75,7 @@ fn bdat_chunks() {
         q[0].text()
     );
     s.cmd("DATA", "503")
-        .is("503 5.5.1 Error: need MAIL command");
+        .is("503 5.5.1 Error: need RCPT command");
     s.cmd("MAIL FROM:<a@b.example>", "250");
     s.cmd("RCPT TO:<u@mx.example.org>", "250");
     s.cmd("BDAT 0", "551").is("551 5.7.1 Null BDAT request");
@@ -97,7 +97,11 @@ fn bdat_without_transaction_reads_and_refuses() {
     let mut s = Smtp::start("");
     s.cmd("EHLO c.example", "250");
     s.send(b"BDAT 5\r\nNOOP\n");
-    s.reply().is("503 5.5.1 Error: need MAIL command");
+    s.reply().is("503 5.5.1 Error: need RCPT command");
+    s.cmd("NOOP", "250");
+    s.cmd("MAIL FROM:<a@b.example>", "250");
+    s.send(b"BDAT 5 LAST\r\nNOOP\n");
+    s.reply().is("554 5.5.1 Error: no valid recipients");
     s.cmd("NOOP", "250");
 }
 
@@ -115,6 +119,13 @@ fn data_bare_lf_and_smuggling() {
         if mode == "reject" {
             r.is("550 5.5.2 mx.example.org Error: bare <LF> received");
             assert!(s.queued().is_empty());
+            let id = s.messages()[0].id.clone();
+            let want = format!(
+                "{id}: reject: END-OF-MESSAGE from {}: bare <LF> received; \
+                 from=<a@b.example> to=<u@mx.example.org> proto=ESMTP helo=<client.example>",
+                s.peer
+            );
+            assert!(s.log().contains(&want), "{:?}", s.log());
         } else {
             r.contains("250 2.0.0 Ok: queued as");
             let t = s.queued()[0].text();
@@ -134,9 +145,23 @@ fn bare_lf_in_commands() {
     s.reply().is("250 mx.example.org");
     let mut s =
         Smtp::start("smtpd_forbid_bare_newline = reject\nsmtpd_forbid_bare_newline_exclusions =\n");
-    s.send(b"HELO c.example\n");
+    s.cmd("EHLO c.example", "250");
+    s.send(b"NOOP\nQUIT\r\n");
     s.reply()
         .is("550 5.5.2 mx.example.org Error: bare <LF> received");
+    // Postfix hangs up after the refusal: QUIT is never read.
+    s.expect_closed();
+    let peer = s.peer.clone();
+    let log = s.done();
+    let want = format!(
+        "NOQUEUE: reject: EHLO from {peer}: bare <LF> received; proto=ESMTP helo=<c.example>"
+    );
+    assert!(log.contains(&want), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("disconnect from") && l.ends_with(" ehlo=1 commands=1")),
+        "{log:?}"
+    );
 }
 
 #[test]

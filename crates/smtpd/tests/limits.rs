@@ -35,9 +35,115 @@ fn message_size_limit_is_enforced_after_reading_everything() {
     }
     body.extend_from_slice(b".\r\n");
     s.send(&body);
-    s.reply().is("552 5.3.4 Message size exceeds fixed limit");
+    s.reply().is("552 5.3.4 Error: message file too big");
     assert!(s.queued().is_empty());
     s.cmd("NOOP", "250");
+    let id = s.messages()[0].id.clone();
+    let all = std::fs::read_to_string(log_path()).unwrap();
+    assert!(
+        all.contains(&format!("warning: {id}: queue file size limit exceeded")),
+        "{all}"
+    );
+    let log = s.log();
+    assert!(!log.iter().any(|l| l.contains("reject:")), "{log:?}");
+}
+
+#[test]
+fn bdat_past_the_size_limit_is_refused_per_chunk() {
+    let mut s = Smtp::start(
+        "message_size_limit = 1000
+",
+    );
+    s.envelope("a@b.example", "u@mx.example.org");
+    let mut chunk = b"BDAT 3000 LAST\r\n".to_vec();
+    chunk.extend(vec![b'y'; 3000]);
+    s.send(&chunk);
+    s.reply().is("552 5.3.4 Chunk exceeds message size limit");
+    assert!(s.queued().is_empty());
+    s.cmd("NOOP", "250");
+    let want = format!(
+        "warning: {}: BDAT request from {} exceeds message size limit",
+        s.messages()[0].id,
+        s.peer
+    );
+    assert!(s.log().contains(&want), "{:?}", s.log());
+}
+
+#[test]
+fn size_refused_at_mail_is_logged() {
+    let mut s = Smtp::start(
+        "message_size_limit = 1000
+",
+    );
+    s.cmd("EHLO c.example", "250");
+    s.cmd("MAIL FROM:<a@b.example> SIZE=20000000", "552")
+        .is("552 5.3.4 Message size exceeds fixed limit");
+    let want = format!(
+        "NOQUEUE: reject: MAIL from {}: 552 5.3.4 Message size exceeds fixed limit; \
+         from=<a@b.example> proto=ESMTP helo=<c.example>",
+        s.peer
+    );
+    assert!(s.log().contains(&want), "{:?}", s.log());
+}
+
+/// Postfix counts `452 too many recipients` as an error only past
+/// smtpd_recipient_overshoot_limit, and as a successful RCPT before.
+#[test]
+fn too_many_recipients_count_as_errors_only_past_the_overshoot_limit() {
+    let mut s = Smtp::start("smtpd_recipient_limit = 3\nsmtpd_recipient_overshoot_limit = 2\n");
+    s.cmd("EHLO c.example", "250");
+    s.cmd("MAIL FROM:<a@b.example>", "250");
+    let mut batch = Vec::new();
+    for _ in 0..30 {
+        batch.extend_from_slice(b"RCPT TO:<u@mx.example.org>\r\n");
+    }
+    s.send(&batch);
+    for _ in 0..3 {
+        s.reply().is("250 2.1.5 Ok");
+    }
+    // 2 within the overshoot limit, then 20 errors (smtpd_hard_error_limit).
+    for _ in 0..22 {
+        s.reply().is("452 4.5.3 Error: too many recipients");
+    }
+    s.reply()
+        .is("421 4.7.0 mx.example.org Error: too many errors");
+    s.expect_closed();
+    let log = s.done();
+    assert!(
+        log.iter()
+            .any(|l| l.ends_with(" ehlo=1 mail=1 rcpt=5/25 commands=7/27")),
+        "{log:?}"
+    );
+    assert!(!log.iter().any(|l| l.contains("reject:")), "{log:?}");
+}
+
+#[test]
+fn a_hundred_recipients_too_many_keep_the_session() {
+    let mut s = Smtp::start("");
+    s.cmd("EHLO c.example", "250");
+    s.cmd("MAIL FROM:<a@b.example>", "250");
+    let mut batch = Vec::new();
+    for _ in 0..1100 {
+        batch.extend_from_slice(b"RCPT TO:<u@mx.example.org>\r\n");
+    }
+    batch.extend_from_slice(b"RSET\r\nQUIT\r\n");
+    s.send(&batch);
+    for i in 0..1100 {
+        let want = if i < 1000 {
+            "250 2.1.5 Ok"
+        } else {
+            "452 4.5.3 Error: too many recipients"
+        };
+        s.reply().is(want);
+    }
+    s.reply().is("250 2.0.0 Ok");
+    s.reply().is("221 2.0.0 Bye");
+    let log = s.done();
+    assert!(
+        log.iter()
+            .any(|l| l.ends_with(" rcpt=1100 rset=1 quit=1 commands=1104")),
+        "{log:?}"
+    );
 }
 
 #[test]

@@ -119,12 +119,12 @@ fn sequence_errors() {
     s.cmd("RCPT TO:<a@mx.example.org>", "503")
         .is("503 5.5.1 Error: need MAIL command");
     s.cmd("DATA", "503")
-        .is("503 5.5.1 Error: need MAIL command");
+        .is("503 5.5.1 Error: need RCPT command");
     s.cmd("MAIL FROM:<a@b.example>", "250").is("250 2.1.0 Ok");
     s.cmd("MAIL FROM:<a@b.example>", "503")
         .is("503 5.5.1 Error: nested MAIL command");
-    s.cmd("DATA", "503")
-        .is("503 5.5.1 Error: need RCPT command");
+    s.cmd("DATA", "554")
+        .is("554 5.5.1 Error: no valid recipients");
     s.cmd("RCPT TO:<x@elsewhere.example>", "454");
     s.cmd("DATA", "554")
         .is("554 5.5.1 Error: no valid recipients");
@@ -309,7 +309,7 @@ fn cleanup_refusal_is_reported() {
     s.envelope("a@b.example", "u@mx.example.org");
     s.cmd("DATA", "354");
     s.send(b"x\r\n.\r\n");
-    s.reply().is("552 5.3.4 Error: Message file too big");
+    s.reply().is("552 5.3.4 Error: message file too big");
 }
 
 #[test]

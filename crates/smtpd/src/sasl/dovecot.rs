@@ -57,10 +57,15 @@ pub enum Step {
     Fail(String, String),
 }
 
+/// Postfix's words for an auth server that cannot be reached:
+/// `Connect to Dovecot auth socket 'PATH' failed: ERROR`.
+fn connect_failed(path: &str, e: &std::io::Error) -> String {
+    format!("Connect to Dovecot auth socket '{path}' failed: {e}")
+}
+
 fn connect(path: &str, timeout: Duration) -> Result<Box<dyn Stream>, String> {
     if let Some(addr) = path.strip_prefix("inet:") {
-        let s =
-            std::net::TcpStream::connect(addr).map_err(|e| format!("connect to {path}: {e}"))?;
+        let s = std::net::TcpStream::connect(addr).map_err(|e| connect_failed(path, &e))?;
         s.set_read_timeout(Some(timeout))
             .map_err(|e| e.to_string())?;
         return Ok(Box::new(s));
@@ -68,8 +73,7 @@ fn connect(path: &str, timeout: Duration) -> Result<Box<dyn Stream>, String> {
     let p = path.strip_prefix("unix:").unwrap_or(path);
     // A relative path is taken from the working directory, which is the
     // queue directory (also inside the chroot jail).
-    let s =
-        std::os::unix::net::UnixStream::connect(p).map_err(|e| format!("connect to {p}: {e}"))?;
+    let s = std::os::unix::net::UnixStream::connect(p).map_err(|e| connect_failed(path, &e))?;
     s.set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     Ok(Box::new(s))

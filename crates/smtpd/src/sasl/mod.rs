@@ -32,6 +32,14 @@
 //!   auth server cannot be reached. Failures count as errors
 //!   (`smtpd_error_sleep_time`, `smtpd_hard_error_limit`).
 //!
+//!   An auth server that cannot be reached is logged as `warning: SASL:
+//!   Connect to Dovecot auth socket 'PATH' failed: ERROR` (Postfix's
+//!   words); EHLO then offers no AUTH and AUTH is answered `454 4.7.0
+//!   Temporary authentication failure`, whatever the mechanism. Postfix
+//!   3.7 instead ends the smtpd process (`fatal: no SASL authentication
+//!   mechanisms`), which takes the whole SMTP service down; Postern
+//!   keeps serving mail that needs no AUTH.
+//!
 //! SEE ALSO
 //!   RFC 4954, postconf(5), doc/SASL_README.md.
 pub mod dovecot;
@@ -270,6 +278,14 @@ impl Session<'_, '_> {
         }
         let mech = args[0].to_ascii_uppercase();
         let (ok, all) = self.sasl_mechs();
+        if self.sasl.conn.is_none() {
+            // The auth server cannot be reached (warning logged by
+            // sasl_mechs). Postfix 3.7 exits with "fatal: no SASL
+            // authentication mechanisms"; a temporary refusal keeps
+            // the rest of the service up.
+            self.reply("454 4.7.0 Temporary authentication failure");
+            return Ok(Outcome::Continue);
+        }
         if !ok.contains(&mech) {
             if all.contains(&mech) {
                 self.reply("504 5.5.4 Encryption required for requested authentication mechanism");

@@ -148,6 +148,11 @@ smtpd_error_sleep_time = 0
 smtpd_timeout = 30s
 ";
 
+/// Assert that `log` (a session's lines) has the line `want`.
+pub fn assert_logged(log: &[String], want: &str) {
+    assert!(log.iter().any(|l| l == want), "no {want:?} in {log:#?}");
+}
+
 /// One client session under test.
 pub struct Smtp {
     pub stream: BufReader<UnixStream>,
@@ -187,6 +192,8 @@ pub struct Opts {
     pub peer_ip: Option<String>,
     /// Read the TLS parameters as a daemon started by root would.
     pub tls: bool,
+    /// Read the SASL parameters (smtpd_sasl_*).
+    pub sasl: bool,
 }
 
 impl Smtp {
@@ -210,6 +217,9 @@ impl Smtp {
         let mut server =
             smtpd::Server::new(settings, checks, Box::new(cleanup.clone()), Clock::utc());
         server.stand_alone = o.stand_alone;
+        if o.sasl {
+            server.sasl = smtpd::sasl::SaslPolicy::from_config(&cfg).unwrap();
+        }
         if o.tls {
             server.tls = smtpd::starttls::TlsPolicy::from_config(&cfg, true).unwrap();
         }
