@@ -9,6 +9,7 @@
 //!   master/child contract ([`master_proto`]).
 #![forbid(unsafe_code)]
 
+pub mod anvil_proto;
 pub mod attr;
 pub mod cleanup_client;
 pub mod cmdlog;

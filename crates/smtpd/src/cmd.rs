@@ -171,6 +171,9 @@ impl Session<'_, '_> {
                 return Outcome::Continue;
             }
         };
+        if self.anvil_mail_refused(rest) {
+            return Outcome::Continue;
+        }
         let path = match token::parse_path(rest, "FROM:", self.srv.settings.strict_rfc821) {
             Ok(p) => p,
             Err(PathError::Syntax) => {
@@ -298,6 +301,9 @@ impl Session<'_, '_> {
             return Outcome::Continue;
         }
         let utf8 = tx.smtputf8;
+        if self.anvil_rcpt_refused(rest) {
+            return Outcome::Continue;
+        }
         let path = match token::parse_path(rest, "TO:", self.srv.settings.strict_rfc821) {
             Ok(p) if !p.addr.is_empty() => p,
             Err(PathError::Syntax) => {

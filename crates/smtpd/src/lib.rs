@@ -27,6 +27,7 @@
 //!   smtpd(8), access(5), postconf(5), doc/PIPELINE.md.
 #![forbid(unsafe_code)]
 
+pub mod anvil;
 pub mod chat;
 pub mod check;
 pub mod cleanup;

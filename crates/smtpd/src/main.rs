@@ -31,6 +31,7 @@ fn init(ctx: &Context) -> smtpd::Server {
     );
     server.stand_alone = ctx.args.stand_alone;
     server.service = ctx.service.clone();
+    server.anvil = smtpd::anvil::Limiter::from_config(&ctx.config);
     let allowed = smtpd::starttls::allowed(&ctx.config, server.stand_alone);
     server.tls = smtpd::starttls::TlsPolicy::from_config(&ctx.config, allowed)
         .unwrap_or_else(|e| msg_fatal!("{e}"));

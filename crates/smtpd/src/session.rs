@@ -62,6 +62,8 @@ pub struct Server {
     pub service: String,
     /// SMTP AUTH (off by default).
     pub sasl: crate::sasl::SaslPolicy,
+    /// Client limits through anvil(8) (off unless set: main.rs).
+    pub anvil: crate::anvil::Limiter,
 }
 
 impl std::fmt::Debug for Server {
@@ -108,6 +110,7 @@ impl Server {
             tls: crate::starttls::TlsPolicy::default(),
             service: "smtpd".into(),
             sasl: crate::sasl::SaslPolicy::default(),
+            anvil: crate::anvil::Limiter::disabled(),
         }
     }
 }
@@ -210,6 +213,7 @@ pub fn serve(srv: &mut Server, conn: &mut dyn Conn, peer: Peer) {
     msg_info!("connect from {}", s.peer.namaddr);
     s.run();
     s.abort_tx();
+    s.anvil_disconnect();
     msg_info!("disconnect from {}{}", s.peer.namaddr, s.tally());
 }
 
@@ -346,7 +350,7 @@ impl Session<'_, '_> {
                 out.push_str(&format!(" {name}={good}/{all}"));
             }
         }
-        if ok == total {
+        if ok == total && total > 0 {
             out.push_str(&format!(" commands={total}"));
         } else {
             out.push_str(&format!(" commands={ok}/{total}"));
@@ -369,6 +373,9 @@ impl Session<'_, '_> {
         } else {
             Ok(Outcome::Continue)
         };
+        if matches!(first, Ok(Outcome::Continue)) {
+            first = Ok(self.anvil_connect());
+        }
         if matches!(first, Ok(Outcome::Continue)) {
             let banner = format!("220 {}", self.srv.settings.banner);
             self.reply(&banner);
@@ -432,6 +439,9 @@ impl Session<'_, '_> {
                 self.peer.namaddr,
                 self.srv.service
             );
+            return Ok(Outcome::Close);
+        }
+        if self.anvil_wrapper_refused() {
             return Ok(Outcome::Close);
         }
         self.start_tls()

@@ -159,6 +159,8 @@ impl Session<'_, '_> {
             "502 5.5.1 Error: command not implemented"
         } else if self.srv.tls.ctx.is_none() {
             "454 4.7.0 TLS not available due to local problem"
+        } else if self.anvil_starttls_refused() {
+            return Outcome::Continue;
         } else {
             self.reply("220 2.0.0 Ready to start TLS");
             return Outcome::UpgradeTls;
@@ -188,6 +190,9 @@ impl Session<'_, '_> {
         let io = Some(self.srv.settings.timeout);
         if self.chat.transport().start_tls(&ctx, &props, io).is_err() {
             return Err(ChatError::Eof);
+        }
+        if self.anvil_newtls_exceeded() {
+            return Ok(Outcome::Close);
         }
         let (present, trusted) = self
             .chat

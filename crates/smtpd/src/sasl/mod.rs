@@ -276,6 +276,9 @@ impl Session<'_, '_> {
             self.reply("501 5.5.4 Syntax: AUTH mechanism");
             return Ok(Outcome::Continue);
         }
+        if self.anvil_auth_refused() {
+            return Ok(Outcome::Continue);
+        }
         let mech = args[0].to_ascii_uppercase();
         let (ok, all) = self.sasl_mechs();
         if self.sasl.conn.is_none() {
