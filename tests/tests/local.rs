@@ -449,3 +449,81 @@ fn mailbox_limit_below_message_limit_keeps_mail_queued() {
     let m = std::fs::read_to_string(s.spool.path().join("postern-t-lim")).unwrap();
     assert!(m.contains("Subject: limit"), "{m}");
 }
+
+/// The messages of mbox file `path`, split at `From ` lines.
+fn mbox_messages(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.split("\nFrom ")
+        .filter(|m| !m.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// DSN NOTIFY=SUCCESS (sendmail -N success): a final local delivery is
+/// reported `Action: delivered`, an alias expanding to two users once as
+/// `Action: expanded` (its members report nothing more), as Postfix does.
+#[test]
+fn notify_success_sends_a_delivery_report() {
+    need_root!();
+    user("postern-t-dsn1");
+    user("postern-t-dsn2");
+    user("postern-t-dsns");
+    let dir = tempfile::tempdir().unwrap();
+    let aliases = dir.path().join("aliases");
+    std::fs::write(&aliases, "pair: postern-t-dsn1, postern-t-dsn2\n").unwrap();
+    let s = pipeline(&format!("alias_maps = lmdb:{}\n", aliases.display()));
+    postalias(&s.inst, &aliases);
+    let sender = "postern-t-dsns@test.example";
+    for (to, subject) in [
+        ("postern-t-dsn1@test.example", "one"),
+        ("pair@test.example", "two"),
+    ] {
+        s.inst
+            .sendmail(
+                &["-f", sender, "-N", "success", to],
+                &format!("Subject: {subject}\n\nhello\n"),
+            )
+            .assert_ok();
+    }
+    let inbox = s.spool.path().join("postern-t-dsns");
+    let reports = testkit::wait_until(Duration::from_secs(60), || {
+        let m = mbox_messages(&inbox);
+        (m.len() >= 2).then_some(m)
+    })
+    .unwrap_or_else(|| panic!("no two reports in {inbox:?}\n{}", s.inst.log()));
+    let one = reports.iter().find(|m| m.contains("Subject: one")).unwrap();
+    assert!(
+        one.contains("Subject: Successful Mail Delivery Report"),
+        "{one}"
+    );
+    assert!(
+        one.contains(
+            "Final-Recipient: rfc822; postern-t-dsn1@test.example\n\
+             Original-Recipient: rfc822;postern-t-dsn1@test.example\n\
+             Action: delivered\nStatus: 2.0.0\n\
+             Diagnostic-Code: X-Postfix; delivery via local: delivered to mailbox\n"
+        ),
+        "{one}"
+    );
+    let two = reports.iter().find(|m| m.contains("Subject: two")).unwrap();
+    assert!(
+        two.contains(
+            "Final-Recipient: rfc822; pair@test.example\n\
+             Original-Recipient: rfc822;pair@test.example\n\
+             Action: expanded\nStatus: 2.0.0\n\
+             Diagnostic-Code: X-Postfix; delivery via local: alias expanded\n"
+        ),
+        "{two}"
+    );
+    assert!(!two.contains("Action: delivered"), "{two}");
+    let log = s.inst.log();
+    assert_eq!(
+        log.matches("sender delivery status notification: ").count(),
+        2,
+        "{log}"
+    );
+    for u in ["postern-t-dsn1", "postern-t-dsn2"] {
+        let m = std::fs::read_to_string(s.spool.path().join(u)).unwrap();
+        assert!(m.contains("Subject: two"), "{m}");
+    }
+}

@@ -12,7 +12,8 @@
 //!
 //!   - headers: `From: MAILER-DAEMON@$myhostname (Mail Delivery
 //!     System)`, `Subject:` per kind (`Undelivered Mail Returned to
-//!     Sender`, `Delayed Mail (still being retried)`, and the postmaster
+//!     Sender`, `Delayed Mail (still being retried)`, `Successful Mail
+//!     Delivery Report` (DSN NOTIFY=SUCCESS), and the postmaster
 //!     copies `Postmaster Copy: Undelivered Mail`, `Postmaster Warning:
 //!     Delayed Mail`), `To:`, `Auto-Submitted: auto-replied`,
 //!     `MIME-Version: 1.0`, `Content-Type: multipart/report;
@@ -23,12 +24,15 @@
 //!     `Reporting-MTA: dns; $myhostname`, `X-Postfix-Queue-ID`,
 //!     `X-Postfix-Sender: rfc822; sender`, `Arrival-Date`, then per
 //!     recipient `Final-Recipient: rfc822; addr`, `Original-Recipient`
-//!     (from ORCPT, else the original address), `Action: failed|delayed`,
+//!     (from ORCPT, else the original address), `Action: failed|delayed`
+//!     (for success reports the record's own action: `delivered`,
+//!     `expanded` or `relayed`),
 //!     `Status: X.Y.Z`, `Remote-MTA` (when known), `Diagnostic-Code`
 //!     (the remote diagnostic, else `X-Postfix; reason`), and
 //!     `Will-Retry-Until` for delays;
 //!   - part 3: the original message as `message/rfc822`, or only its
-//!     headers as `text/rfc822-headers` ([`Returned`]).
+//!     headers as `text/rfc822-headers` ([`Returned`]; always only the
+//!     headers for delay warnings, success reports and postmaster copies).
 //!
 //!   The boundary is `<queue ID>.<seconds>/<myhostname>`, which cannot
 //!   occur in the returned text's own boundaries in practice, as with
@@ -50,6 +54,8 @@ pub enum Kind {
     PostmasterFailure,
     /// Copy of a delay warning for the postmaster.
     PostmasterDelay,
+    /// Delivery report to the sender (DSN NOTIFY=SUCCESS, RFC 3461).
+    Success,
 }
 
 impl Kind {
@@ -60,6 +66,7 @@ impl Kind {
             Kind::Delay => "Delayed Mail (still being retried)",
             Kind::PostmasterFailure => "Postmaster Copy: Undelivered Mail",
             Kind::PostmasterDelay => "Postmaster Warning: Delayed Mail",
+            Kind::Success => "Successful Mail Delivery Report",
         }
     }
 
@@ -165,6 +172,12 @@ fn explanation(r: &Report<'_>) -> String {
             "A message has not been delivered yet. The report and the headers\n\
              of the message follow.\n",
         ),
+        Kind::Success => s.push_str(
+            "You asked to be told when your message reached the destinations\n\
+             listed below. It did. A message delivered to a mailbox gets no\n\
+             further reports; a message passed on elsewhere may still be\n\
+             reported on by other systems.\n",
+        ),
     }
     s.push_str("\n                   The mail system\n\n");
     for rec in r.records {
@@ -201,10 +214,10 @@ fn status_part(r: &Report<'_>) -> String {
             }
             _ => {}
         }
-        let action = if r.kind.is_delay() {
-            "delayed"
-        } else {
-            "failed"
+        let action = match r.kind {
+            Kind::Success => rec.action.as_str(),
+            k if k.is_delay() => "delayed",
+            _ => "failed",
         };
         s.push_str(&format!("Action: {action}\nStatus: {}\n", rec.dsn.status));
         if let Some((t, n)) = &rec.dsn.mta {
@@ -224,7 +237,7 @@ fn status_part(r: &Report<'_>) -> String {
 /// Compose the notification described by `r` (see the module text).
 pub fn compose(r: &Report<'_>) -> Vec<u8> {
     let boundary = format!("{}.{}/{}", r.queue_id, r.now.timestamp(), r.myhostname);
-    let returned = if r.kind.is_delay() || r.kind.is_postmaster() {
+    let returned = if r.kind.is_delay() || r.kind.is_postmaster() || r.kind == Kind::Success {
         Returned::Headers
     } else {
         r.returned
@@ -233,10 +246,10 @@ pub fn compose(r: &Report<'_>) -> Vec<u8> {
         Returned::Full => (r.original, "Undelivered Message", "message/rfc822"),
         Returned::Headers => (
             header_block(r.original),
-            if r.kind.is_delay() {
-                "Delayed Message Headers"
-            } else {
-                "Undelivered Message Headers"
+            match r.kind {
+                Kind::Success => "Message Headers",
+                k if k.is_delay() => "Delayed Message Headers",
+                _ => "Undelivered Message Headers",
             },
             "text/rfc822-headers",
         ),

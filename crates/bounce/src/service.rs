@@ -1,5 +1,5 @@
 //! NAME
-//!   service - the bounce protocol: flush, warn, expire
+//!   service - the bounce protocol: flush, warn, expire, trace
 //!
 //! DESCRIPTION
 //!   [`Bounce::handle`] answers one request of doc/PIPELINE.md's bounce
@@ -22,6 +22,11 @@
 //!   - `expire`: each recipient still pending in the queue file is
 //!     bounced with its latest reason from `defer/ID` (appended to
 //!     `bounce/ID` and marked done), then as `flush`.
+//!   - `trace`: the records of `trace/ID` whose recipients asked for DSN
+//!     NOTIFY=SUCCESS (written by delivery agents: `delivered`,
+//!     `expanded`, `relayed`) become a delivery report to the sender,
+//!     logged `ID: sender delivery status notification: NEWID`, as
+//!     Postfix's bounce(8) does; then `trace/ID` is removed.
 //!
 //!   Notifications are submitted through cleanup like any message, from
 //!   the null sender (postmaster copies from the double-bounce sender, so
@@ -108,6 +113,7 @@ impl Bounce {
             match what {
                 "flush" => self.flush(queue_name, &id),
                 "warn" => self.warn(queue_name, &id),
+                "trace" => self.trace(queue_name, &id),
                 "expire" => self
                     .expire(queue_name, &id)
                     .and_then(|_| self.flush(queue_name, &id)),
@@ -206,6 +212,42 @@ impl Bounce {
             }
         }
         dsn_log::remove(&self.qdir, queue::BOUNCE, id).map_err(|e| e.to_string())
+    }
+
+    /// Send the delivery report for the records of `trace/ID` (see the
+    /// module text) and remove that log.
+    fn trace(&self, queue_name: &str, id: &QueueId) -> Result<(), Failed> {
+        let records = dsn_log::read(&self.qdir, queue::TRACE, id).map_err(|e| e.to_string())?;
+        let wanted: Vec<DsnRecord> = records
+            .into_iter()
+            .filter(|r| r.notify.has(DsnNotify::SUCCESS))
+            .collect();
+        if !wanted.is_empty() {
+            let qf = self.open(queue_name, id, false)?;
+            let env = qf.envelope();
+            if !env.sender.is_empty() {
+                let content = qf.read_content().map_err(|e| e.to_string())?;
+                let text = compose(&Report {
+                    kind: Kind::Success,
+                    myhostname: &self.myhostname,
+                    queue_id: id.as_str(),
+                    sender: &env.sender,
+                    to: &env.sender,
+                    arrival: env.arrival.into(),
+                    now: Local::now(),
+                    retry_until: None,
+                    records: &wanted,
+                    original: &content,
+                    returned: Returned::Headers,
+                });
+                let new = self.submit("", &env.sender, &text)?;
+                msg_info!(
+                    "{}: sender delivery status notification: {new}",
+                    id.as_str()
+                );
+            }
+        }
+        dsn_log::remove(&self.qdir, queue::TRACE, id).map_err(|e| e.to_string())
     }
 
     /// The latest record per recipient of `defer/ID`, in first-seen order.

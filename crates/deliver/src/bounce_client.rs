@@ -6,11 +6,12 @@
 //!   `b.flush(queue::ACTIVE, &id)?;`   // DSN for every record in bounce/ID
 //!   `b.warn(queue::ACTIVE, &id)?;`    // delay warning from defer/ID
 //!   `b.expire(queue::ACTIVE, &id)?;`  // bounce what is still pending
+//!   `b.trace(queue::ACTIVE, &id)?;`   // delivery report from trace/ID
 //!
 //! DESCRIPTION
 //!   One request per connection to `private/bounce` (relative to the
 //!   current directory, which is `queue_directory` in every daemon):
-//!   `request=flush|warn|expire`, `queue_name=` (where the queue file is
+//!   `request=flush|warn|expire|trace`, `queue_name=` (where the queue file is
 //!   now), `queue_id=`. The service answers `status=0`, or `status=1`
 //!   with `reason=` (doc/PIPELINE.md "bounce protocol").
 //!
@@ -99,6 +100,12 @@ impl BounceClient {
     /// last reason from `defer/ID`, then send as for flush.
     pub fn expire(&self, queue_name: &str, id: &QueueId) -> Result<()> {
         self.call("expire", queue_name, id)
+    }
+
+    /// Send the delivery report (DSN NOTIFY=SUCCESS) for the records of
+    /// `trace/ID` and remove that log.
+    pub fn trace(&self, queue_name: &str, id: &QueueId) -> Result<()> {
+        self.call("trace", queue_name, id)
     }
 }
 

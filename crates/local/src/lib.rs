@@ -12,6 +12,7 @@ pub mod limit;
 pub mod lock;
 pub mod maildir;
 pub mod mbox;
+pub mod notify;
 pub mod privs;
 pub mod serve;
 pub mod settings;

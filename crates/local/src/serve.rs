@@ -17,7 +17,9 @@
 //!      an expansion logs one line per member (`to=<member>,
 //!      orig_to=<recipient>`), then the recipient is closed with the
 //!      worst outcome (a deferred member keeps the recipient pending, so
-//!      the whole expansion is tried again later).
+//!      the whole expansion is tried again later). A recipient with DSN
+//!      NOTIFY=SUCCESS gets its delivery report records in `trace/ID`
+//!      ([`crate::notify`]) before the reply to qmgr.
 //!
 //!   Before each request the daemon checks whether a table changed on
 //!   disk and, if so, reopens everything as a new process would
@@ -29,11 +31,12 @@
 //!   local(8), doc/PIPELINE.md "Delivery protocol".
 use crate::dispatch::{Agent, Host, Route};
 use crate::errors::Outcome;
+use crate::notify;
 use crate::privs::{self, Account};
 use crate::settings::Settings;
 use crate::state::{Forward, Leaf, Message, Results, Seen, State};
 use deliver::request::Action;
-use deliver::{AgentEnv, Delivery, Dsn};
+use deliver::{dsn_log, AgentEnv, Delivery, Dsn};
 use global::cleanup_client::{CleanupSession, Submission, SubmitRecipient, FLAG_BOUNCE};
 use global::Config;
 use maps::{DictFlags, Maps};
@@ -219,7 +222,15 @@ impl Daemon {
                 &mut out,
             );
             let forwards = std::mem::take(&mut out.forwards);
-            self.forward(&msg, &req, r, forwards, &mut out);
+            let expanded = notify::is_expansion(out.leaves.len(), forwards.len());
+            for rec in notify::success_records(r, &out.leaves, expanded) {
+                let qdir = &d.env().qdir;
+                if let Err(e) = dsn_log::append(qdir, queue::TRACE, &req.queue_id, &rec) {
+                    msg_warn!("{}: {} log: {e}", req.queue_id.as_str(), queue::TRACE);
+                }
+            }
+            let notify = notify::member_notify(r.notify, expanded);
+            self.forward(&msg, &req, r, notify, forwards, &mut out);
             if let Err(e) = report(d, pos, &r.address, &out) {
                 msg_warn!("{}: {e}", req.queue_id.as_str());
             }
@@ -234,6 +245,7 @@ impl Daemon {
         msg: &Message,
         req: &deliver::DeliveryRequest,
         r: &deliver::RequestRecipient,
+        notify: queue::DsnNotify,
         forwards: Vec<Forward>,
         out: &mut Results,
     ) {
@@ -261,7 +273,7 @@ impl Daemon {
                 .map(|f| SubmitRecipient {
                     address: f.to.clone(),
                     orcpt: r.orcpt.clone(),
-                    notify: r.notify.0,
+                    notify: notify.0,
                 })
                 .collect();
             let mut head = String::new();

@@ -39,7 +39,9 @@
 //!
 //!   [`Qmgr::finish`], once every job of a message has ended, reads the
 //!   done marks again and:
-//!   - if `bounce/ID` exists, asks bounce to `flush` it;
+//!   - if `bounce/ID` exists, asks bounce to `flush` it; if `trace/ID`
+//!     exists (DSN NOTIFY=SUCCESS records), asks bounce for the delivery
+//!     report (`trace`);
 //!   - if nothing is pending (and the flush worked), removes the file and
 //!     its logs and logs `ID: removed`;
 //!   - if the message is older than `maximal_queue_lifetime`
@@ -60,7 +62,9 @@
 use crate::sched::{group, Msg, Qmgr};
 use crate::settings::retry_delay;
 use deliver::{dsn_log, RequestRecipient};
-use queue::{QueueError, QueueFile, QueueId, ACTIVE, BOUNCE, CORRUPT, DEFER, DEFERRED, INCOMING};
+use queue::{
+    QueueError, QueueFile, QueueId, ACTIVE, BOUNCE, CORRUPT, DEFER, DEFERRED, INCOMING, TRACE,
+};
 use std::collections::HashSet;
 use std::fs::FileTimes;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -293,7 +297,7 @@ impl Qmgr {
         if let Err(e) = qf.remove_unsynced() {
             return msg_warn!("{}: remove: {e}", id.as_str());
         }
-        for log in [DEFER, BOUNCE] {
+        for log in [DEFER, BOUNCE, TRACE] {
             if let Err(e) = dsn_log::remove(&self.qdir, log, id) {
                 msg_warn!("{}: remove {log} log: {e}", id.as_str());
             }
@@ -326,6 +330,13 @@ impl Qmgr {
         let mut flushed = true;
         if dsn_log::exists(&self.qdir, BOUNCE, id) {
             if let Err(e) = self.bounce.flush(ACTIVE, id) {
+                msg_warn!("{}: bounce service: {e}", id.as_str());
+                flushed = false;
+            }
+        }
+        // DSN NOTIFY=SUCCESS reports written by the delivery agents.
+        if dsn_log::exists(&self.qdir, TRACE, id) {
+            if let Err(e) = self.bounce.trace(ACTIVE, id) {
                 msg_warn!("{}: bounce service: {e}", id.as_str());
                 flushed = false;
             }

@@ -142,3 +142,45 @@ fn dates_carry_the_zone_name_as_postfix_does() {
     assert_eq!(d, global::date::Clock::local().format(t.into()));
     assert!(!d.contains("(+") && !d.contains("(-"), "{d}");
 }
+
+#[test]
+fn success_report_uses_the_record_actions_and_returns_headers() {
+    let mut delivered = rec(
+        "u2@host.test",
+        None,
+        "2.0.0",
+        "delivery via local: delivered to mailbox",
+    );
+    delivered.action = "delivered".into();
+    let mut expanded = rec(
+        "list@host.test",
+        None,
+        "2.0.0",
+        "delivery via local: alias expanded",
+    );
+    expanded.action = "expanded".into();
+    let recs = [delivered, expanded];
+    let text = String::from_utf8(compose(&report(Kind::Success, &recs, Returned::Full))).unwrap();
+    assert!(
+        text.contains("Subject: Successful Mail Delivery Report\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<u2@host.test>: delivery via local: delivered to mailbox\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Final-Recipient: rfc822; u2@host.test\nAction: delivered\nStatus: 2.0.0\n\
+             Diagnostic-Code: X-Postfix; delivery via local: delivered to mailbox\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Action: expanded\n"), "{text}");
+    assert!(
+        text.contains("Content-Description: Message Headers\nContent-Type: text/rfc822-headers\n"),
+        "{text}"
+    );
+    assert!(!text.contains("body line"), "{text}");
+    assert!(!text.contains("Will-Retry-Until"), "{text}");
+}
