@@ -527,3 +527,43 @@ fn notify_success_sends_a_delivery_report() {
         assert!(m.contains("Subject: two"), "{m}");
     }
 }
+
+/// A file destination that cannot be created bounces with 5.2.0 and
+/// Postfix's text instead of being retried.
+#[test]
+fn unwritable_file_destination_bounces() {
+    need_root!();
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let target = locked.join("file");
+    let aliases = dir.path().join("aliases");
+    std::fs::write(&aliases, format!("tofile: {}\n", target.display())).unwrap();
+    let s = start(&format!("alias_maps = lmdb:{}\n", aliases.display()));
+    postalias(&s.inst, &aliases);
+    let (id, reply) = deliver(
+        &s.inst,
+        "sender@example.org",
+        &["tofile@test.example"],
+        "Subject: f\n\nbody\n",
+    );
+    assert_eq!(reply.status, 0, "{reply:?}");
+    let line = s.inst.wait_for_log(
+        &format!("{id}: to=<tofile@test.example>"),
+        Duration::from_secs(20),
+    );
+    assert!(
+        line.contains(&format!(
+            "dsn=5.2.0, status=bounced (cannot append message to file {}: \
+             cannot create file exclusively: Permission denied)",
+            target.display()
+        )),
+        "{line}"
+    );
+    assert!(!target.exists());
+}

@@ -402,6 +402,8 @@ pub fn kind_override(name: &str) -> Option<Kind> {
         "max_idle" | "service_throttle_time" => Some(Kind::Time('s')),
         // A release level such as "3.6", not a number (default "0").
         "compatibility_level" => Some(Kind::Str),
+        // no, yes, normalize or reject: not a boolean (default "no").
+        "smtpd_forbid_bare_newline" => Some(Kind::Str),
         _ => None,
     }
 }

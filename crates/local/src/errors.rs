@@ -6,8 +6,12 @@
 //!   text of the `status=sent (...)` line), bounced or deferred (with an
 //!   RFC 3463 enhanced status code and a reason). [`WriteError`] is a
 //!   failed mailbox or file write, classified as Postfix does: a full
-//!   quota or a size limit (`EFBIG`, `EDQUOT`) is permanent (`5.2.2`),
-//!   anything else is temporary (`4.2.0` for locks, `4.3.0` otherwise).
+//!   quota or a size limit (`EFBIG`, `EDQUOT`) is permanent (`5.2.2`);
+//!   a mailbox or file that cannot be opened or created (permission
+//!   denied, missing directory, not a regular file) is permanent
+//!   (`5.2.0`) unless the error is a transient one (`EAGAIN`, `ESTALE`:
+//!   `4.2.0`; `ENOSPC`: `4.3.0`); other write errors are temporary
+//!   (`4.2.0` for locks, `4.3.0` otherwise).
 use std::io;
 
 /// The result of one delivery attempt.
@@ -88,6 +92,39 @@ impl WriteError {
         }
     }
 
+    /// A permanent problem with the destination itself (status 5.2.0):
+    /// not a regular file, too many hard links.
+    pub fn destination(text: String) -> WriteError {
+        WriteError {
+            permanent: true,
+            dsn: "5.2.0".into(),
+            text,
+        }
+    }
+
+    /// The mailbox or file could not be opened (`existed`) or created:
+    /// `cannot open file: REASON` / `cannot create file exclusively:
+    /// REASON`, classified as Postfix's mailbox opener does (see the
+    /// module text).
+    pub fn open(existed: bool, e: &io::Error) -> WriteError {
+        let dsn = match e.raw_os_error() {
+            Some(libc::EAGAIN) | Some(libc::ESTALE) => "4.2.0",
+            Some(libc::ENOSPC) => "4.3.0",
+            Some(libc::EDQUOT) | Some(libc::EFBIG) => "5.2.2",
+            _ => "5.2.0",
+        };
+        let what = if existed {
+            "cannot open file"
+        } else {
+            "cannot create file exclusively"
+        };
+        WriteError {
+            permanent: dsn.starts_with('5'),
+            dsn: dsn.into(),
+            text: format!("{what}: {}", strerror(e)),
+        }
+    }
+
     /// From an I/O error `e` while doing `what`: `EFBIG`/`EDQUOT` are
     /// permanent (5.2.2), the rest temporary (4.3.0).
     pub fn from_io(what: String, e: &io::Error) -> WriteError {
@@ -108,6 +145,30 @@ impl WriteError {
         } else {
             Outcome::Defer(self.dsn.clone(), text)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_failures_bounce_unless_transient() {
+        let denied = io::Error::from_raw_os_error(libc::EACCES);
+        let w = WriteError::open(false, &denied);
+        assert_eq!(
+            w.outcome("cannot append message to file /x: "),
+            Outcome::bounce(
+                "5.2.0",
+                "cannot append message to file /x: cannot create file exclusively: Permission denied"
+            )
+        );
+        let w = WriteError::open(true, &denied);
+        assert_eq!(w.text, "cannot open file: Permission denied");
+        let again = io::Error::from_raw_os_error(libc::EAGAIN);
+        assert!(!WriteError::open(true, &again).permanent);
+        let full = io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(WriteError::open(false, &full).dsn, "4.3.0");
     }
 }
 

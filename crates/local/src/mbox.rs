@@ -20,8 +20,10 @@
 //!
 //! DIAGNOSTICS
 //!   Errors are [`WriteError`]s whose text reads like Postfix's
-//!   (`destination /x is not a regular file`, `unable to lock for
-//!   exclusive access: ...`, `error writing message: File too large`).
+//!   (`cannot create file exclusively: Permission denied`, `cannot open
+//!   file: ...` and `destination /x is not a regular file`, which bounce
+//!   with 5.2.0; `unable to lock for exclusive access: ...`, `error
+//!   writing message: File too large`).
 //!
 //! SEE ALSO
 //!   local(8), postconf(5) `mail_spool_directory`, `mailbox_size_limit`,
@@ -65,18 +67,18 @@ pub fn append<R: BufRead>(
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| WriteError::from_io(format!("cannot open file {}", path.display()), &e))?;
+        .map_err(|e| WriteError::open(existed, &e))?;
     let meta = file
         .metadata()
         .map_err(|e| WriteError::from_io(format!("cannot stat file {}", path.display()), &e))?;
     if !meta.file_type().is_file() {
-        return Err(WriteError::other(format!(
+        return Err(WriteError::destination(format!(
             "destination {} is not a regular file",
             path.display()
         )));
     }
     if meta.nlink() > 1 {
-        return Err(WriteError::other(format!(
+        return Err(WriteError::destination(format!(
             "destination {} has too many hard links",
             path.display()
         )));
