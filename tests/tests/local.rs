@@ -567,3 +567,41 @@ fn unwritable_file_destination_bounces() {
     );
     assert!(!target.exists());
 }
+
+/// An alias table that cannot be opened: the reason is logged once when
+/// local starts, each lookup logs Postfix's `TABLE: lookup of 'KEY'
+/// failed`, and the mail is deferred.
+#[test]
+fn broken_alias_table_warns_once_per_cause() {
+    need_root!();
+    user("postern-t-brk");
+    let s = start("alias_maps = hash:/nonexistent/aliases\n");
+    let (id, reply) = deliver(
+        &s.inst,
+        "sender@example.org",
+        &["postern-t-brk@test.example"],
+        "Subject: x\n\nb\n",
+    );
+    assert_eq!(reply.status, 0, "{reply:?}");
+    let line = s.inst.wait_for_log(
+        &format!("{id}: to=<postern-t-brk@test.example>"),
+        Duration::from_secs(20),
+    );
+    assert!(
+        line.contains("status=deferred (alias database unavailable)"),
+        "{line}"
+    );
+    let log = s.inst.log();
+    assert_eq!(
+        log.matches("warning: alias_maps: hash:/nonexistent/aliases: ")
+            .count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("warning: hash:/nonexistent/aliases: lookup of 'postern-t-brk' failed")
+            .count(),
+        1,
+        "{log}"
+    );
+}

@@ -71,7 +71,7 @@ pub struct Agent<'a> {
     pub settings: &'a Settings,
     /// main.cf (expansions).
     pub cfg: &'a Config,
-    /// `alias_maps`, or why they cannot be used.
+    /// `alias_maps`, or the name of the table that could not be opened.
     pub aliases: &'a Result<Maps, String>,
     /// Routing and accounts.
     pub host: &'a dyn Host,
@@ -162,8 +162,8 @@ impl Agent<'_> {
         }
         let maps = match self.aliases {
             Ok(m) => m,
-            Err(e) => {
-                util::msg_warn!("{e}");
+            Err(table) => {
+                util::msg_warn!("{table}: lookup of '{}' failed", p.local);
                 out.leaf(st, Outcome::defer("4.3.0", "alias database unavailable"));
                 return true;
             }

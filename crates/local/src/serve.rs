@@ -85,6 +85,7 @@ impl Host for SystemHost {
 pub struct Daemon {
     cfg: Config,
     settings: Settings,
+    /// The tables, or the name of the one that could not be opened.
     aliases: Result<Maps, String>,
     host: SystemHost,
     env: AgentEnv,
@@ -92,8 +93,9 @@ pub struct Daemon {
 
 /// Open the tables of `alias_maps` one by one. `nis:` tables (in
 /// Postfix's default value) are skipped with a warning; any other
-/// failure makes every alias lookup defer.
-pub fn open_aliases(list: &str) -> Result<Maps, String> {
+/// failure makes every alias lookup defer. Errors: `(table, reason)`,
+/// the table that failed and the text to log once.
+pub fn open_aliases(list: &str) -> Result<Maps, (String, String)> {
     let mut dicts = Vec::new();
     for spec in util::strings::split_list(list) {
         if spec.starts_with("nis:") {
@@ -102,7 +104,7 @@ pub fn open_aliases(list: &str) -> Result<Maps, String> {
         }
         match maps::open(&spec, DictFlags::default()) {
             Ok(d) => dicts.push(d),
-            Err(e) => return Err(format!("alias_maps: {spec}: {e}")),
+            Err(e) => return Err((spec.clone(), format!("alias_maps: {spec}: {e}"))),
         }
     }
     Ok(Maps::from_dicts("alias_maps", dicts))
@@ -113,10 +115,12 @@ impl Daemon {
     /// Errors: a bad parameter value.
     pub fn new(cfg: &Config, service: &str) -> Result<Daemon, String> {
         let settings = Settings::from_config(cfg)?;
-        let aliases = open_aliases(&settings.alias_maps);
-        if let Err(e) = &aliases {
+        // The reason is logged once here; each lookup then logs only
+        // Postfix's `TABLE: lookup of 'KEY' failed`.
+        let aliases = open_aliases(&settings.alias_maps).map_err(|(table, e)| {
             msg_warn!("{e}");
-        }
+            table
+        });
         let resolver = Resolver::new(cfg).map_err(|e| e.to_string());
         if let Err(e) = &resolver {
             msg_warn!("{e}");
