@@ -30,6 +30,7 @@ fn start() -> Instance {
         .master_cf_line("retry unix - - n - - error")
         .master_cf_line("bounce unix - - n - 0 bounce")
         .master_cf_line("defer unix - - n - 0 bounce")
+        .master_cf_line("anvil unix - - n - 1 anvil")
         .main_cf(
             "compatibility_level = 3.6\nmyhostname = mx.test.example\n\
              mydestination = $myhostname, localhost\nmynetworks = 10.9.9.0/24\n\

@@ -65,6 +65,7 @@ fn instance(extra: &str) -> Instance {
     Instance::builder()
         .master_cf_line("127.0.0.1:{port:smtpd} inet n - n - - smtpd")
         .master_cf_line("cleanup unix n - n - 0 cleanup")
+        .master_cf_line("anvil unix - - n - 1 anvil")
         .main_cf(&format!(
             "myhostname = {HOST}\nmydestination = $myhostname\ninet_protocols = ipv4\n\
              mynetworks = 192.0.2.0/24\nsmtpd_peername_lookup = no\n\

@@ -56,6 +56,7 @@ pub const PIPELINE_SERVICES: &[&str] = &[
     "retry     unix  -       -       y       -       -       error",
     "discard   unix  -       -       y       -       -       discard",
     "local     unix  -       n       n       -       -       local",
+    "anvil     unix  -       -       y       -       1       anvil",
 ];
 
 /// Builds an [`Instance`].
@@ -81,7 +82,7 @@ impl Builder {
 
     /// Add the master.cf lines of the mail pipeline as Postfix ships them
     /// ([`PIPELINE_SERVICES`]): pickup, cleanup, qmgr, bounce/defer/trace,
-    /// error/retry, discard, local and showq.
+    /// error/retry, discard, local, showq and anvil (smtpd's client limits).
     pub fn mail_pipeline(mut self) -> Builder {
         self.master_cf
             .extend(PIPELINE_SERVICES.iter().map(|s| s.to_string()));
