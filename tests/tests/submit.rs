@@ -228,6 +228,41 @@ fn pickup_passes_maildrop_files_to_cleanup() {
     );
 }
 
+/// `-F` reaches cleanup as the full name of the From: header it adds;
+/// `-f` stops at a line break (Postfix's warning, no header smuggled in).
+#[test]
+fn sendmail_full_name_and_a_sender_with_a_newline() {
+    let inst = pickup_instance("");
+    let (code, _, err) = sendmail(
+        &inst,
+        &[
+            "-F",
+            "John Doe",
+            "-f",
+            "a@b.example\nX-Evil: 1",
+            "bob@example.com",
+        ],
+        "Subject: hi\n\nbody\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "sendmail: warning: -f option specified malformed sender: a@b.example?X-Evil: 1"
+        ),
+        "{err}"
+    );
+    let got = wait_incoming(&inst, 1);
+    let qf = QueueFile::open_readonly(&qdir(&inst), queue::INCOMING, &got[0]).unwrap();
+    assert_eq!(qf.envelope().sender, "a@b.example");
+    let content = String::from_utf8(qf.read_content().unwrap()).unwrap();
+    assert!(
+        content.contains("From: ") && content.contains("John Doe"),
+        "{content}"
+    );
+    assert!(content.contains("a@b.example"), "{content}");
+    assert!(!content.contains("X-Evil"), "{content}");
+}
+
 /// An instance with pickup and cleanup (no qmgr: messages stay in
 /// `incoming`), with pickup ready so that postdrop's wake-up reaches it
 /// (the 60 s timer would catch up anyway).
@@ -386,6 +421,11 @@ fn sendmail_refuses_a_message_over_message_size_limit() {
     assert_eq!(code, 75, "{err}");
     assert!(
         err.contains("postdrop: warning: uid=0: File too large"),
+        "{err}"
+    );
+    // And sendmail's own words, as Postfix's sendmail says them.
+    assert!(
+        err.contains("sendmail: fatal: root(0): message file too big"),
         "{err}"
     );
     assert!(ids(&inst, queue::MAILDROP).is_empty());

@@ -102,8 +102,10 @@ pub fn submission(env: &Envelope, trusted: bool, content_filter: &str) -> Submis
         DsnRet::Hdrs => "hdrs".to_string(),
     });
     s.encoding = env.attr("encoding").map(str::to_string);
+    // sendmail -F: the maildrop attribute `full_name` is cleanup's
+    // `fullname` (the From: header it adds).
     if let Some(f) = env.attr("full_name") {
-        s.extra.push(("full_name".into(), f.to_string()));
+        s.extra.push(("fullname".into(), f.to_string()));
     }
     if trusted {
         for (n, v) in &env.attrs {
@@ -384,7 +386,7 @@ mod tests {
         assert_eq!(s.envid.as_deref(), Some("e1"));
         assert_eq!(s.ret.as_deref(), Some("full"));
         assert_eq!(s.encoding.as_deref(), Some("8bit"));
-        assert_eq!(s.extra, [("full_name".to_string(), "Alice".to_string())]);
+        assert_eq!(s.extra, [("fullname".to_string(), "Alice".to_string())]);
         assert_eq!(s.client_address, None);
         assert_eq!(s.protocol_name, None);
         assert_eq!(s.filter.as_deref(), Some(""), "no filter, explicitly");

@@ -156,8 +156,18 @@ fn parse_notify(v: &str, warnings: &mut Vec<String>) -> Option<DsnNotify> {
 /// more than one address, the warning to log
 /// (`-f option specified malformed sender: VALUE`).
 pub fn clean_sender(v: &str) -> (String, Option<String>) {
-    let addrs = crate::addr::parse_list(v);
-    let warning = (addrs.len() > 1).then(|| format!("-f option specified malformed sender: {v}"));
+    // As Postfix's sendmail: a line break ends the address (`-f
+    // $'a@b.example\nX-Evil: 1'` gives `a@b.example`, never a header)
+    // and makes the value malformed; the warning shows control
+    // characters as `?`.
+    let first = v.split(['\r', '\n']).next().unwrap_or("");
+    let addrs = crate::addr::parse_list(first);
+    let shown: String = v
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    let warning = (addrs.len() > 1 || first.len() != v.len())
+        .then(|| format!("-f option specified malformed sender: {shown}"));
     (addrs.into_iter().next().unwrap_or_default(), warning)
 }
 

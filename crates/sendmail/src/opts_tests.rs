@@ -63,6 +63,13 @@ fn sender_is_the_first_address() {
         o.warnings,
         ["-f option specified malformed sender: a@b, c@d"]
     );
+    // A line break ends the address, with Postfix's warning.
+    let o = p(&["-f", "a@b.example\nX-Evil: 1", "r@x"]);
+    assert_eq!(o.sender.as_deref(), Some("a@b.example"));
+    assert_eq!(
+        o.warnings,
+        ["-f option specified malformed sender: a@b.example?X-Evil: 1"]
+    );
     assert_eq!(p(&["-f", "", "r@x"]).sender.as_deref(), Some(""));
     assert_eq!(
         p(&["-f", "(comment) <>", "r@x"]).sender.as_deref(),

@@ -20,7 +20,9 @@
 //!   `fatal: USER(UID): No recipient addresses found in message header`
 //!   (`-t` found none), `fatal: USER(UID): Recipient addresses must be
 //!   specified on the command line or via the -t option`; postdrop's
-//!   failure gives its exit status. Fatal errors exit with status 75
+//!   failure gives its exit status, and when the message was larger than
+//!   `message_size_limit` sendmail adds Postfix's `fatal: USER(UID):
+//!   message file too big`. Fatal errors exit with status 75
 //!   (`EX_TEMPFAIL`), as Postfix's sendmail.
 use crate::addr::parse_list;
 use crate::message::{read_headers, Input};
@@ -29,10 +31,30 @@ use global::Config;
 use nix::unistd::{getuid, User};
 use queue::maildrop::{MaildropHead, MaildropStream};
 use queue::Recipient;
-use std::io::{self, BufWriter};
+use std::cell::Cell;
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::rc::Rc;
 use util::{msg_fatal, msg_verbose};
+
+/// A writer that counts the bytes that pass through it.
+struct Counted<W> {
+    inner: W,
+    count: Rc<Cell<u64>>,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
 
 /// The display name in a GECOS field: its first comma-separated part,
 /// with `&` replaced by the login name, first letter upper-case.
@@ -134,8 +156,13 @@ pub fn deliver(opts: &Opts, cfg: &Config) -> ! {
         .spawn()
         .unwrap_or_else(|e| msg_fatal!("{sender}({uid}): execute {}: {e}", postdrop.display()));
     let pipe = child.stdin.take().expect("piped stdin");
+    let count = Rc::new(Cell::new(0u64));
+    let counted = Counted {
+        inner: pipe,
+        count: Rc::clone(&count),
+    };
     let written = (|| -> io::Result<()> {
-        let mut s = MaildropStream::new(BufWriter::new(pipe), &head)?;
+        let mut s = MaildropStream::new(BufWriter::new(counted), &head)?;
         for l in &headers.lines {
             s.write_line(l)?;
         }
@@ -152,7 +179,13 @@ pub fn deliver(opts: &Opts, cfg: &Config) -> ! {
         .wait()
         .unwrap_or_else(|e| msg_fatal!("wait for postdrop: {e}"));
     if !status.success() {
-        // postdrop has logged why.
+        // postdrop has logged why; a message past message_size_limit
+        // also gets Postfix's own words (postdrop stops reading there).
+        let limit = cfg.get_int("message_size_limit").unwrap_or(0);
+        if limit > 0 && count.get() >= u64::try_from(limit).unwrap_or(u64::MAX) {
+            util::msg::set_fatal_status(status.code().unwrap_or(75));
+            msg_fatal!("{sender}({uid}): message file too big");
+        }
         std::process::exit(status.code().unwrap_or(75));
     }
     if let Err(e) = written {
