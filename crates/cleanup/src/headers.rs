@@ -13,6 +13,8 @@
 //!   Per logical header (the line plus its continuation lines), as
 //!   Postfix's cleanup does:
 //!
+//!   - header_checks(5) see it first ([`Headers::line_with`]): it may be
+//!     deleted, replaced, or preceded by another line.
 //!   - A header longer than `header_size_limit` bytes is cut at the limit
 //!     and the excess is discarded.
 //!   - `Received:` headers are counted for `hopcount_limit`.
@@ -46,6 +48,7 @@
 //!   `message_drop_headers`, `always_add_missing_headers`,
 //!   `undisclosed_recipients_header`, `canonical_classes`.
 use crate::addrlist;
+use crate::inspect::Edit;
 use crate::mapping::{AddrMaps, MapError};
 use resolve::{Context, Resolver};
 use std::time::SystemTime;
@@ -165,6 +168,20 @@ impl<'a> Headers<'a> {
     /// and the caller must call [`Headers::finish`] and then write the
     /// line as body. Errors: a mapping failed.
     pub fn line(&mut self, r: &Resolver, m: &AddrMaps, line: &[u8]) -> Result<bool, MapError> {
+        self.line_with(r, m, line, &mut |_| Edit::Keep)
+    }
+
+    /// [`Headers::line`] with header_checks(5): `check` sees each logical
+    /// header before anything else is done with it and says what to do
+    /// with it (a deleted header is not seen by the rest of cleanup; a
+    /// replaced one is processed as if the message had it).
+    pub fn line_with(
+        &mut self,
+        r: &Resolver,
+        m: &AddrMaps,
+        line: &[u8],
+        check: &mut dyn FnMut(&[u8]) -> Edit,
+    ) -> Result<bool, MapError> {
         if self.done {
             return Ok(false);
         }
@@ -177,7 +194,7 @@ impl<'a> Headers<'a> {
             }
             return Ok(true);
         }
-        self.flush(r, m)?;
+        self.flush(r, m, check)?;
         if line.is_empty() || header_name(line).is_none() {
             self.done = true;
             return Ok(false);
@@ -200,12 +217,26 @@ impl<'a> Headers<'a> {
     }
 
     /// Process the collected logical header.
-    fn flush(&mut self, r: &Resolver, m: &AddrMaps) -> Result<(), MapError> {
+    fn flush(
+        &mut self,
+        r: &Resolver,
+        m: &AddrMaps,
+        check: &mut dyn FnMut(&[u8]) -> Edit,
+    ) -> Result<(), MapError> {
         if self.cur.is_empty() {
             return Ok(());
         }
-        let header = std::mem::take(&mut self.cur);
+        let mut header = std::mem::take(&mut self.cur);
         self.truncated = false;
+        match check(&header) {
+            Edit::Keep => {}
+            Edit::Drop => return Ok(()),
+            Edit::Replace(t) => header = t,
+            Edit::Prepend(t) => {
+                self.out.extend_from_slice(&t);
+                self.out.push(b'\n');
+            }
+        }
         let Some(name) = header_name(&header).map(str::to_ascii_lowercase) else {
             return Ok(());
         };
@@ -284,8 +315,19 @@ impl<'a> Headers<'a> {
     /// End the header section: add missing headers (module description)
     /// and return the header text, each line ending in a newline.
     /// Errors: a mapping of the last header failed.
-    pub fn finish(mut self, r: &Resolver, m: &AddrMaps) -> Result<Vec<u8>, MapError> {
-        self.flush(r, m)?;
+    pub fn finish(self, r: &Resolver, m: &AddrMaps) -> Result<Vec<u8>, MapError> {
+        self.finish_with(r, m, &mut |_| Edit::Keep)
+    }
+
+    /// [`Headers::finish`] with header_checks(5) for the last header
+    /// (see [`Headers::line_with`]).
+    pub fn finish_with(
+        mut self,
+        r: &Resolver,
+        m: &AddrMaps,
+        check: &mut dyn FnMut(&[u8]) -> Edit,
+    ) -> Result<Vec<u8>, MapError> {
+        self.flush(r, m, check)?;
         let add = self.facts.context.is_some() || self.cfg.always_add;
         let prefix = if self.resent { "Resent-" } else { "" };
         let lower = |n: &str| format!("{}{n}", prefix.to_ascii_lowercase());

@@ -18,6 +18,9 @@
 //!   - [`addrlist`]: addresses inside header values.
 //!   - [`mapping`]: canonical(5) and virtual(5) mapping.
 //!   - [`settings`]: parameters and tables.
+//!   - [`checks`], [`mime`], [`inspect`], `verdict`: header_checks(5)
+//!     and body_checks: tables and actions, MIME structure, inspection
+//!     of one message, and what the session does with the decisions.
 //!
 //!   Who logs what: cleanup logs `ID: message-id=<...>` (and
 //!   `resent-message-id=`), its warnings and rejects; smtpd logs
@@ -31,11 +34,15 @@
 
 pub mod addrlist;
 mod bounced;
+pub mod checks;
 pub mod headers;
+pub mod inspect;
 pub mod mapping;
+pub mod mime;
 pub mod protocol;
 pub mod session;
 pub mod settings;
+mod verdict;
 
 pub use session::serve;
 pub use settings::State;

@@ -31,7 +31,8 @@
 //!
 //!   Flag 4 (hold) puts the finished file in the `hold` queue instead.
 //!
-//!   Routing requests are kept as `A` records for qmgr: `filter=` (the
+//!   Routing requests are kept as `A` records for qmgr, written after
+//!   the content (`verdict`): `filter=` (the
 //!   client's `filter` attribute; when it sends none and the message is
 //!   not a notification, `content_filter`) and `redirect=` (the client's
 //!   access(5) REDIRECT address). With a redirect the first recipient is
@@ -46,13 +47,14 @@
 //!   (status 2). A client that disconnects early is logged and its file
 //!   removed.
 use crate::headers::{Headers, MessageFacts};
+use crate::inspect::{Edit, Inspect};
 use crate::mapping::MapError;
 use crate::protocol::{envelope_limits, skip_list, ChunkReader, Envelope};
 use crate::settings::State;
 use global::attr::{AttrError, AttrReader, AttrWriter, Attrs};
 use global::cleanup_client::{
-    status_reason, FLAG_BOUNCE, FLAG_HOLD, FLAG_NOTIFICATION, STAT_BAD, STAT_DEFER, STAT_HOPS,
-    STAT_RCPT, STAT_SIZE, STAT_WRITE,
+    status_reason, FLAG_BOUNCE, FLAG_HOLD, STAT_BAD, STAT_DEFER, STAT_HOPS, STAT_RCPT, STAT_SIZE,
+    STAT_WRITE,
 };
 use queue::{QueueWriter, Recipient};
 use resolve::Context;
@@ -75,7 +77,7 @@ impl Errs {
         }
     }
 
-    fn map(&mut self, e: &MapError) {
+    pub(crate) fn map(&mut self, e: &MapError) {
         msg_warn!("{}", e.text());
         match e {
             MapError::Lookup(_) => self.add(STAT_WRITE, None),
@@ -95,7 +97,7 @@ pub(crate) struct Message<'a> {
     pub(crate) state: &'a State,
     pub(crate) qid: String,
     pub(crate) w: QueueWriter,
-    env: Envelope,
+    pub(crate) env: Envelope,
     pub(crate) rcpts: Vec<Recipient>,
     pub(crate) facts: MessageFacts,
     pub(crate) errs: Errs,
@@ -109,6 +111,16 @@ pub(crate) struct Message<'a> {
     /// recipients are marked done when the file is complete.
     pub(crate) size_bounce: bool,
     headers: Option<Headers<'a>>,
+    /// header_checks(5) and body_checks (`None`: not for this message).
+    pub(crate) inspect: Option<Inspect<'a>>,
+    /// A content REJECT with the bounce flag set: the reason; the
+    /// message is bounced instead.
+    pub(crate) content_bounce: Option<String>,
+    /// The recipients are in the queue file.
+    pub(crate) rcpts_written: bool,
+    /// A REDIRECT after the recipients were written: the redirect
+    /// recipient is an extracted one and the others are marked done.
+    pub(crate) late_redirect: bool,
 }
 
 /// Serve one client on `stream` (module description).
@@ -129,10 +141,9 @@ pub fn serve<S: Read + Write>(state: &State, stream: &mut S) {
     let mut reader = AttrReader::with_limits(&mut *stream, limits);
     let attrs = match reader.read() {
         Ok(Some(a)) => a,
-        Ok(None) => {
-            msg_warn!("{qid}: client disconnected before the envelope");
-            return;
-        }
+        // The client went away (an SMTP client that quit after RCPT):
+        // nothing to say, as with Postfix.
+        Ok(None) => return,
         Err(AttrError::TooManyAttrs(_) | AttrError::TooLarge(_)) => {
             let buffered = reader.buffered().to_vec();
             drop(reader);
@@ -174,15 +185,23 @@ pub fn serve<S: Read + Write>(state: &State, stream: &mut S) {
         hop_bounce: false,
         size_bounce: false,
         headers: None,
+        inspect: None,
+        content_bounce: None,
+        rcpts_written: false,
+        late_redirect: false,
     };
+    let last_rcpt = m.env.rcpts.last().map(|r| r.addr.clone());
     m.envelope();
     m.headers = Some(Headers::new(&state.settings.headers, m.facts.clone()));
+    m.inspect = m.new_inspect(last_rcpt);
     let mut chunks = ChunkReader::new(BufReader::new(Cursor::new(buffered).chain(&mut *stream)));
     let mut buf = Vec::new();
     loop {
         match chunks.next_chunk(&mut buf) {
             Ok(true) => m.content(&buf),
             Ok(false) => break,
+            // A client that goes away says nothing more (as Postfix).
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return,
             Err(e) => {
                 msg_warn!("{}: read message content: {e}", m.qid);
                 return;
@@ -245,7 +264,7 @@ impl Message<'_> {
         self.errs.status == 0
     }
 
-    fn write_err(&mut self, e: &queue::QueueError) {
+    pub(crate) fn write_err(&mut self, e: &queue::QueueError) {
         if self.errs.status & STAT_WRITE == 0 {
             msg_warn!("{}: queue file write error: {e}", self.qid);
         }
@@ -298,14 +317,12 @@ impl Message<'_> {
             self.redirect(&to);
         }
         let env = &self.env;
-        let routing = self.routing_attrs();
         let r = self
             .w
             .set_sender(&sender)
             .and_then(|()| {
                 env.attrs
                     .iter()
-                    .chain(routing.iter())
                     .try_for_each(|(n, v)| self.w.add_attr(n, v))
             })
             .and_then(|()| self.w.set_dsn(env.envid.as_deref(), env.ret));
@@ -314,33 +331,11 @@ impl Message<'_> {
         }
     }
 
-    /// The `filter` and `redirect` attributes for the queue file: the
-    /// client's filter (empty: none), else `content_filter` unless this
-    /// is a notification (PIPELINE.md); the client's redirect address.
-    fn routing_attrs(&self) -> Vec<(String, String)> {
-        let env = &self.env;
-        let filter = match &env.filter {
-            Some(f) => f.trim().to_string(),
-            None if env.flags & FLAG_NOTIFICATION == 0 => {
-                self.state.settings.content_filter.clone()
-            }
-            None => String::new(),
-        };
-        let mut out = Vec::new();
-        if !filter.is_empty() {
-            out.push(("filter".to_string(), filter));
-        }
-        if let Some(r) = &env.redirect {
-            out.push(("redirect".to_string(), r.clone()));
-        }
-        out
-    }
-
     /// access(5) REDIRECT: the message goes to `to` (in canonical form)
     /// instead of its recipients. The first recipient becomes `to` and
     /// keeps its original address and DSN fields (for `orig_to=` and
     /// DSNs); the others stay in the file, done, for the record.
-    fn redirect(&mut self, to: &str) {
+    pub(crate) fn redirect(&mut self, to: &str) {
         let to = self.state.resolver.rewrite(Context::Local, to);
         let mut rest = std::mem::take(&mut self.rcpts).into_iter();
         let Some(first) = rest.next() else { return };
@@ -354,7 +349,7 @@ impl Message<'_> {
     }
 
     /// One envelope recipient through rewriting, canonical and virtual.
-    fn recipient(&self, addr: &str) -> Result<Vec<String>, MapError> {
+    pub(crate) fn recipient(&self, addr: &str) -> Result<Vec<String>, MapError> {
         let (r, maps, set) = (&self.state.resolver, &self.state.maps, &self.state.settings);
         let mut a = r.rewrite(Context::Local, addr);
         if set.env_rcpt_canon.0 {
@@ -385,10 +380,11 @@ impl Message<'_> {
                 self.errs.add(STAT_SIZE, None);
             }
         }
-        if !self.ok() || self.size_bounce {
+        if !self.ok() || self.size_bounce || self.discarded() {
             return;
         }
         self.take(chunk);
+        self.inspected();
     }
 
     /// Process content bytes: header lines, then body.
@@ -417,9 +413,7 @@ impl Message<'_> {
             }
         }
         if self.in_body && !chunk.is_empty() {
-            if let Err(e) = self.w.write_content(chunk) {
-                self.write_err(&e);
-            }
+            self.write_body(chunk);
         }
     }
 
@@ -429,7 +423,9 @@ impl Message<'_> {
         let Some(hdrs) = self.headers.as_mut() else {
             return;
         };
-        match hdrs.line(r, maps, line) {
+        let insp = &mut self.inspect;
+        let mut check = |h: &[u8]| insp.as_mut().map_or(Edit::Keep, |i| i.primary(h));
+        match hdrs.line_with(r, maps, line, &mut check) {
             Ok(true) => {}
             Ok(false) => self.start_body(line, newline),
             Err(e) => self.errs.map(&e),
@@ -448,9 +444,7 @@ impl Message<'_> {
         if newline {
             first.push(b'\n');
         }
-        if let Err(e) = self.w.write_content(&first) {
-            self.write_err(&e);
-        }
+        self.write_body(&first);
     }
 
     /// Finish the header section (see [`Message::start_body`]); returns
@@ -460,7 +454,9 @@ impl Message<'_> {
             return self.ok();
         };
         let hops = hdrs.hops;
-        let text = match hdrs.finish(&self.state.resolver, &self.state.maps) {
+        let insp = &mut self.inspect;
+        let mut check = |h: &[u8]| insp.as_mut().map_or(Edit::Keep, |i| i.primary(h));
+        let text = match hdrs.finish_with(&self.state.resolver, &self.state.maps, &mut check) {
             Ok(t) => t,
             Err(e) => {
                 self.errs.map(&e);
@@ -479,6 +475,17 @@ impl Message<'_> {
                 return false;
             }
         }
+        if let Some(i) = self.inspect.as_mut() {
+            i.start_body();
+        }
+        self.inspected();
+        if !self.ok() {
+            return false;
+        }
+        if let Some(to) = self.inspect.as_ref().and_then(|i| i.redirect.clone()) {
+            self.redirect(&to);
+        }
+        self.rcpts_written = true;
         let done = self.hop_bounce;
         let r = self
             .rcpts
@@ -508,6 +515,16 @@ impl Message<'_> {
                 self.end_headers();
             }
         }
+        if self.ok() && !self.size_bounce && !self.discarded() {
+            self.end_body();
+        }
+        if self.discarded() {
+            // DISCARD: claim success; dropping the writer removes the file.
+            return Attrs::new()
+                .put_int("status", 0)
+                .put_str("reason", "")
+                .put_str("queue_id", &self.qid);
+        }
         if self.ok() && self.rcpts.is_empty() {
             self.errs.add(STAT_RCPT, None);
         }
@@ -515,9 +532,15 @@ impl Message<'_> {
             self.bounce_all(&deliver::dsn::Dsn::new("5.4.0", "too many hops"));
         } else if self.ok() && self.size_bounce {
             self.bounce_all(&deliver::dsn::Dsn::new("5.3.4", "message file too big"));
+        } else if let (true, Some(reason)) = (self.ok(), self.content_bounce.clone()) {
+            let (code, text) = reason.split_once(' ').unwrap_or((&reason, ""));
+            self.bounce_all(&deliver::dsn::Dsn::new(code, text));
+        }
+        if self.ok() {
+            self.extracted();
         }
         let qid = self.qid.clone();
-        let bounced = self.hop_bounce || self.size_bounce;
+        let bounced = self.hop_bounce || self.size_bounce || self.content_bounce.is_some();
         if !self.ok() && bounced {
             let _ = deliver::dsn_log::remove(&self.state.qdir, queue::BOUNCE, self.w.id());
         }
@@ -550,10 +573,11 @@ impl Message<'_> {
 
     /// Commit the file; with the hold flag, into the `hold` queue.
     fn commit(self) -> queue::Result<()> {
-        if self.size_bounce {
+        if self.size_bounce || self.content_bounce.is_some() || self.late_redirect {
             return self.commit_done();
         }
-        if self.env.flags & FLAG_HOLD == 0 {
+        let hold = self.inspect.as_ref().is_some_and(|i| i.hold);
+        if self.env.flags & FLAG_HOLD == 0 && !hold {
             return self.w.commit().map(|_| ());
         }
         let id = self.w.id().clone();

@@ -10,7 +10,13 @@
 //!   `virtual_alias_recursion_limit`, `virtual_alias_expansion_limit`,
 //!   and the header options `message_drop_headers`,
 //!   `always_add_missing_headers`, `undisclosed_recipients_header`,
-//!   `content_filter` (for clients that do not name a filter). The
+//!   `content_filter` (for clients that do not name a filter), the
+//!   content inspection tables `header_checks`, `mime_header_checks`,
+//!   `nested_header_checks`, `body_checks` with `body_checks_size_limit`,
+//!   `disable_mime_input_processing` and `line_length_limit`, and
+//!   `receive_override_options` (`no_header_body_checks` turns the
+//!   tables off; clients that are configured with it also say so per
+//!   message, doc/PIPELINE.md flag 8). The
 //!   classes parameters say where canonical mapping applies:
 //!   `canonical_classes`, `sender_canonical_classes`,
 //!   `recipient_canonical_classes` (`envelope_sender`,
@@ -19,6 +25,7 @@
 //! DIAGNOSTICS
 //!   A bad value or a table that cannot be opened is returned as text;
 //!   the daemon exits with a fatal error (master restarts it later).
+use crate::checks::Checks;
 use crate::headers::HeaderConfig;
 use crate::mapping::AddrMaps;
 use global::Config;
@@ -45,6 +52,8 @@ pub struct Settings {
     /// `content_filter`: `transport:nexthop` for messages whose client
     /// did not say (empty: none).
     pub content_filter: String,
+    /// `receive_override_options` has `no_header_body_checks`.
+    pub no_checks: bool,
 }
 
 /// Everything one cleanup process needs.
@@ -56,6 +65,8 @@ pub struct State {
     pub resolver: Resolver,
     /// Canonical and virtual tables.
     pub maps: AddrMaps,
+    /// header_checks(5) tables.
+    pub checks: Checks,
     /// The queue (relative to the working directory after the chroot).
     pub qdir: QueueDir,
 }
@@ -111,6 +122,18 @@ impl State {
             ),
             ipc_timeout: Duration::from_secs(cfg.get_time("ipc_timeout").map_err(e)?),
             content_filter: cfg.get("content_filter").map_err(e)?.trim().to_string(),
+            no_checks: has(&list("receive_override_options")?, "no_header_body_checks"),
+        };
+        let checks = Checks {
+            header: open("header_checks")?,
+            mime: open("mime_header_checks")?,
+            nested: open("nested_header_checks")?,
+            body: open("body_checks")?,
+            body_size_limit: u64::try_from(num("body_checks_size_limit")?).unwrap_or(0),
+            no_mime: cfg.get_bool("disable_mime_input_processing").map_err(e)?,
+            line_limit: usize::try_from(num("line_length_limit")?)
+                .unwrap_or(2048)
+                .max(1),
         };
         let maps = AddrMaps {
             canonical: open("canonical_maps")?,
@@ -128,6 +151,7 @@ impl State {
             settings,
             resolver: Resolver::new(cfg).map_err(|e| e.to_string())?,
             maps,
+            checks,
             qdir: QueueDir::from_config(cfg).map_err(e)?,
         })
     }
@@ -140,5 +164,13 @@ impl State {
             || self.maps.sender_canonical.changed()
             || self.maps.recipient_canonical.changed()
             || self.maps.virtual_alias.changed()
+            || [
+                &self.checks.header,
+                &self.checks.mime,
+                &self.checks.nested,
+                &self.checks.body,
+            ]
+            .iter()
+            .any(|m| m.changed())
     }
 }

@@ -71,6 +71,9 @@ pub const FLAG_BOUNCE: i64 = 1;
 pub const FLAG_NOTIFICATION: i64 = 2;
 /// Envelope flag: put the message on hold.
 pub const FLAG_HOLD: i64 = 4;
+/// Envelope flag: skip header_checks(5) and body_checks for this message
+/// (the client's `receive_override_options` has `no_header_body_checks`).
+pub const FLAG_NO_HEADER_BODY_CHECKS: i64 = 8;
 
 /// Status bit: bad request or queue file format (protocol error).
 pub const STAT_BAD: i32 = 1;
