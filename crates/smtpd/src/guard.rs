@@ -21,7 +21,8 @@
 //!     reject: CMD from host[addr]: bare <LF> received; ...` with the
 //!     previous command, and the session ends.
 //!   - Improper pipelining (RFC 2920): input sent ahead of a command that
-//!     must be the last of a group, or by a client that did not say EHLO.
+//!     must be the last of a group, or by a client that did not say EHLO
+//!     (not in stand-alone mode, where input comes from a pipe).
 //!     Logged as `improper command pipelining after CMD from host[addr]:
 //!     NEXT-INPUT`; with `smtpd_forbid_unauth_pipelining` the session
 //!     ends with `554 5.5.0 Error: SMTP protocol synchronization`.
@@ -100,7 +101,9 @@ impl Session<'_, '_> {
 
     /// Detect commands sent ahead when not allowed; true: close.
     pub(crate) fn check_pipelining(&mut self, name: &str) -> bool {
-        if !self.chat.pending() || self.unauth_pipelining {
+        // A stand-alone server (sendmail -bs) reads a pipe or a
+        // terminal: input sent ahead is normal there.
+        if !self.chat.pending() || self.unauth_pipelining || self.srv.stand_alone {
             return false;
         }
         let last_in_group = matches!(name, "helo" | "ehlo" | "data" | "starttls");
