@@ -75,6 +75,9 @@ pub fn open_sink(cfg: &Config, program: &str) -> Result<(), SinkError> {
 /// (parameters `syslog_name`, `myhostname`, `maillog_file`,
 /// `maillog_file_prefixes`, `syslog_facility`). A log file that cannot be
 /// opened is a warning: the command's own output still reaches the user.
+/// Then report main.cf's warnings and check the core parameters, as
+/// every Postfix program does ([`crate::core_params::report_or_exit`]:
+/// a bad `myhostname` is fatal).
 pub fn open(cfg: &Config) {
     let program = msg::ident()
         .rsplit('/')
@@ -84,6 +87,7 @@ pub fn open(cfg: &Config) {
     if let Err(SinkError::File(e)) = open_sink(cfg, &program) {
         util::msg_warn!("{e}");
     }
+    crate::core_params::report_or_exit(cfg);
 }
 
 #[cfg(test)]

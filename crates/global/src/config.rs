@@ -62,6 +62,12 @@ pub enum ConfigError {
     Interfaces(String),
 }
 
+/// Settings of parameters Postern does not implement that ask for what
+/// Postern does anyway, so they deserve no "not implemented" warning:
+/// `biff = no` (Debian's main.cf) turns off the comsat notification
+/// that Postern never sends.
+pub const ALREADY_SO: &[(&str, &str)] = &[("biff", "no")];
+
 /// The effective configuration of one program.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -69,6 +75,9 @@ pub struct Config {
     main: MainCf,
     overrides: BTreeMap<String, String>,
     host_defaults: BTreeMap<String, String>,
+    /// A `myorigin` that names a file (Debian): the path and what
+    /// reading it gave ([`crate::core_params::read_origin_file`]).
+    origin_file: Option<(String, Result<String, String>)>,
 }
 
 impl Config {
@@ -101,9 +110,32 @@ impl Config {
             main,
             overrides: BTreeMap::new(),
             host_defaults: BTreeMap::new(),
+            origin_file: None,
         };
         cfg.compute_host_defaults();
+        cfg.read_origin_file();
         cfg
+    }
+
+    /// Debian's `myorigin = /etc/mailname`: an absolute path as the
+    /// `myorigin` value names a file whose first line is the value. The
+    /// file is read now, when the configuration is loaded (a daemon has
+    /// not chrooted yet), and again when an override changes the path.
+    fn read_origin_file(&mut self) {
+        let value = match self.overrides.get("myorigin") {
+            Some(v) => Some(v.clone()),
+            None => self.main.get("myorigin").map(|s| s.value.clone()),
+        };
+        self.origin_file = value.filter(|v| v.starts_with('/')).map(|path| {
+            let read = crate::core_params::read_origin_file(Path::new(&path));
+            (path, read)
+        });
+    }
+
+    /// What reading the `myorigin` file gave, when `myorigin` names one:
+    /// the value, or the error text for a `fatal:` message.
+    pub fn origin_file(&self) -> Option<&Result<String, String>> {
+        self.origin_file.as_ref().map(|(_, r)| r)
     }
 
     /// Build a configuration from main.cf text (tests, `postconf` edits).
@@ -143,6 +175,9 @@ impl Config {
     /// Apply a `-o name=value` override (master.cf or command line).
     pub fn set_override(&mut self, name: &str, value: &str) {
         self.overrides.insert(name.to_string(), value.to_string());
+        if name == "myorigin" {
+            self.read_origin_file();
+        }
     }
 
     /// The overrides applied so far.
@@ -212,8 +247,15 @@ impl Config {
     }
 
     /// The unexpanded effective value of `name`: override, else main.cf,
-    /// else default. `config_directory` is the directory in use.
+    /// else default. `config_directory` is the directory in use; a
+    /// `myorigin` that names a readable file is that file's first line
+    /// (Debian, see [`crate::core_params`]).
     pub fn raw(&self, name: &str) -> Option<String> {
+        if name == "myorigin" {
+            if let Some((_, Ok(v))) = &self.origin_file {
+                return Some(v.clone());
+            }
+        }
         if let Some(v) = self.overrides.get(name) {
             return Some(v.clone());
         }
@@ -359,8 +401,10 @@ impl Config {
 
     /// Warnings for main.cf settings (and overrides) of Postfix parameters
     /// that Postern does not implement yet, when set to a value other than
-    /// the default: `/etc/postfix/main.cf, line 7: parameter smtpd_milters:
-    /// not implemented by Postern yet; the setting is ignored`.
+    /// the default and other than what Postern does anyway ([`ALREADY_SO`],
+    /// e.g. Debian's `biff = no`): `/etc/postfix/main.cf, line 7:
+    /// parameter smtpd_milters: not implemented by Postern yet; the
+    /// setting is ignored`.
     pub fn unimplemented(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
@@ -371,7 +415,11 @@ impl Config {
             let Some(def) = self.default_raw(&s.name) else {
                 continue;
             };
-            if def.split_whitespace().eq(s.value.split_whitespace()) {
+            if def.split_whitespace().eq(s.value.split_whitespace())
+                || ALREADY_SO
+                    .iter()
+                    .any(|(n, v)| *n == s.name && s.value.trim().eq_ignore_ascii_case(v))
+            {
                 continue;
             }
             out.push(format!(
@@ -478,7 +526,7 @@ mod tests {
     #[test]
     fn unimplemented_settings_warn_once() {
         let c =
-            cfg("smtpd_milters = inet:localhost:1\nmail_owner = postfix\nmilter_protocol = 6\n");
+            cfg("smtpd_milters = inet:localhost:1\nmail_owner = postfix\nmilter_protocol = 6\nbiff = no\n");
         let w = c.unimplemented();
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("line 1: parameter smtpd_milters: not implemented"));

@@ -15,6 +15,7 @@ pub mod cleanup_client;
 pub mod cmdlog;
 pub mod confcheck;
 pub mod config;
+pub mod core_params;
 pub mod date;
 pub mod expand;
 pub mod host;

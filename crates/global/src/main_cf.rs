@@ -12,7 +12,9 @@
 //!   A logical line without `=` is an error with file and line:
 //!   `/etc/postfix/main.cf, line 3: missing '=' after attribute name: "junk"`.
 //!   Text that starts with whitespace before any logical line is warned
-//!   about and ignored, as Postfix does.
+//!   about and ignored, as Postfix does. A second setting of a name is
+//!   warned about with the earlier value, as Postfix's programs do:
+//!   `/etc/postfix/main.cf, line 9: overriding earlier entry: biff=no`.
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -116,6 +118,12 @@ pub fn parse(text: &str, path: &Path) -> Result<MainCf, SyntaxError> {
                 reason: format!("missing attribute name: \"{line}\""),
             });
         }
+        if let Some(earlier) = cf.get(name) {
+            cf.warnings.push(format!(
+                "{file}, line {lineno}: overriding earlier entry: {name}={}",
+                earlier.value
+            ));
+        }
         cf.settings.push(Setting {
             name: name.to_string(),
             value: value.trim().to_string(),
@@ -185,5 +193,9 @@ mod tests {
     fn later_setting_wins() {
         let cf = parse("a = 1\na = 2\n", Path::new("m")).unwrap();
         assert_eq!(cf.get("a").unwrap().value, "2");
+        assert_eq!(
+            cf.warnings,
+            vec!["m, line 2: overriding earlier entry: a=1"]
+        );
     }
 }

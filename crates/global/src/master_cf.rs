@@ -190,6 +190,48 @@ impl MasterCf {
             .collect()
     }
 
+    /// The warnings for entries whose program is not in `daemon_dir`
+    /// (master leaves them out): `FILE, line 13: service
+    /// "127.0.0.1:10025" (postscreen): program DIR/postscreen not found;
+    /// service disabled`, and for an inet service `; nothing will listen
+    /// on 127.0.0.1:10025` (or `on port smtp of $inet_interfaces` when
+    /// the service names no host). `name` expands `$name` in column 1;
+    /// `exists` says whether a program file exists. Used by master and by
+    /// `postfix check`/`start`, so both say the same.
+    pub fn missing_programs(
+        &self,
+        daemon_dir: &Path,
+        name: &dyn Fn(&str) -> String,
+        exists: &dyn Fn(&Path) -> bool,
+    ) -> Vec<(usize, String)> {
+        let file = self.path.display();
+        let mut out = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            let path = daemon_dir.join(&e.command);
+            if exists(&path) {
+                continue;
+            }
+            let mut w = format!(
+                "{file}, line {}: service \"{}\" ({}): program {} not found; service disabled",
+                e.line,
+                e.service,
+                e.command,
+                path.display()
+            );
+            if e.kind == ServiceType::Inet {
+                let expanded = name(&e.service);
+                w.push_str(&match split_inet(&expanded) {
+                    Ok((Some(_), _)) | Err(_) => format!("; nothing will listen on {expanded}"),
+                    Ok((None, port)) => {
+                        format!("; nothing will listen on port {port} of $inet_interfaces")
+                    }
+                });
+            }
+            out.push((i, w));
+        }
+        out
+    }
+
     /// Every `$name` referenced by the `-o` values (these count as used
     /// main.cf parameters).
     pub fn references(&self) -> Vec<String> {
