@@ -20,6 +20,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// How serious a message is; decides its prefix and what happens next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +51,58 @@ impl Severity {
 
 enum Sink {
     None,
-    File(File),
+    File(LogFile),
     Syslog(syslog::Logger<syslog::LoggerBackend, syslog::Formatter3164>),
+}
+
+/// An open `maillog_file` and what is needed to notice that it was
+/// renamed or removed (log rotation) and open the path again.
+struct LogFile {
+    file: File,
+    /// The path to reopen; `None` for /dev/stdout and /dev/stderr.
+    path: Option<String>,
+    /// When the path was last compared with the open file.
+    checked: Instant,
+}
+
+/// How often a process compares `maillog_file` with the file it has
+/// open (one stat(2) at most this often, and only when it logs).
+pub const REOPEN_CHECK: Duration = Duration::from_secs(1);
+
+fn open_append(path: &str) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+}
+
+impl LogFile {
+    /// Whether `path` still names the open file (same device and inode).
+    fn current(&self, path: &str) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(path), self.file.metadata()) {
+            (Ok(p), Ok(f)) => p.dev() == f.dev() && p.ino() == f.ino(),
+            _ => false,
+        }
+    }
+
+    /// Open the path again when it no longer names the open file (or
+    /// always, with `force`). A path that cannot be opened (a chrooted or
+    /// unprivileged process) keeps the old file.
+    fn refresh(&mut self, force: bool) {
+        let Some(path) = self.path.clone() else {
+            return;
+        };
+        self.checked = Instant::now();
+        if !force && self.current(&path) {
+            return;
+        }
+        if let Ok(f) = open_append(&path) {
+            self.file = f;
+        }
+    }
 }
 
 struct State {
@@ -131,19 +182,38 @@ pub fn verbose_level() -> u32 {
 ///
 /// The file is opened (created with mode 0600 if missing) with `O_APPEND`.
 /// Call before chroot. Errors: the file cannot be opened.
+///
+/// Log rotation: when the process logs and [`REOPEN_CHECK`] has passed
+/// since the last look, it compares the path with the file it has open
+/// (device and inode) and opens the path again when it was renamed or
+/// removed (`postfix logrotate`, logrotate(8) without copytruncate).
+/// A process that cannot reach the path (chrooted, or no permission)
+/// keeps writing to the old file until it exits; master also reopens
+/// on SIGHUP ([`reopen`]).
 pub fn open_file(path: &str) -> io::Result<()> {
-    let file = if path == "/dev/stdout" || path == "/dev/stderr" {
-        OpenOptions::new().append(true).open(path)?
+    let (file, reopen_path) = if path == "/dev/stdout" || path == "/dev/stderr" {
+        (OpenOptions::new().append(true).open(path)?, None)
     } else {
-        use std::os::unix::fs::OpenOptionsExt;
-        OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)?
+        (open_append(path)?, Some(path.to_string()))
     };
-    with_state(|s| s.sink = Sink::File(file));
+    let log = LogFile {
+        file,
+        path: reopen_path,
+        checked: Instant::now(),
+    };
+    with_state(|s| s.sink = Sink::File(log));
     Ok(())
+}
+
+/// Open `maillog_file` again now, whatever it names (master on SIGHUP,
+/// after `postfix logrotate`). Without a log file this does nothing; a
+/// path that cannot be opened keeps the old file.
+pub fn reopen() {
+    with_state(|s| {
+        if let Sink::File(f) = &mut s.sink {
+            f.refresh(true);
+        }
+    });
 }
 
 /// Log through the local syslog daemon with `facility` (parameter
@@ -197,8 +267,11 @@ pub fn log(severity: Severity, text: &str) {
         match &mut s.sink {
             Sink::None => {}
             Sink::File(f) => {
+                if f.checked.elapsed() >= REOPEN_CHECK {
+                    f.refresh(false);
+                }
                 let line = format_file_line(&s.hostname, &s.ident, std::process::id(), &full);
-                let _ = f.write_all(format!("{line}\n").as_bytes());
+                let _ = f.file.write_all(format!("{line}\n").as_bytes());
             }
             Sink::Syslog(l) => {
                 let _ = match severity {
@@ -255,8 +328,37 @@ mod tests {
         assert_eq!(&line[15..16], " ");
     }
 
+    /// The sink is process-wide: tests that open one take turns.
+    static SINK_TESTS: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn a_renamed_log_file_is_reopened() {
+        let _one = SINK_TESTS.lock().unwrap_or_else(|p| p.into_inner());
+        let dir = std::env::temp_dir().join(format!("msg-reopen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("maillog");
+        let p = path.to_str().unwrap();
+        open_file(p).unwrap();
+        log(Severity::Info, "before");
+        std::fs::rename(&path, dir.join("maillog.1")).unwrap();
+        // Within REOPEN_CHECK the old file is still used; force the check.
+        with_state(|s| {
+            if let Sink::File(f) = &mut s.sink {
+                f.checked = Instant::now() - REOPEN_CHECK;
+            }
+        });
+        log(Severity::Info, "after");
+        close_sink();
+        let old = std::fs::read_to_string(dir.join("maillog.1")).unwrap();
+        let new = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(old.contains("before") && !old.contains("after"), "{old}");
+        assert!(new.contains("after") && !new.contains("before"), "{new}");
+    }
+
     #[test]
     fn system_error_text_reads_like_strerror() {
+        let _one = SINK_TESTS.lock().unwrap_or_else(|p| p.into_inner());
         let dir = std::env::temp_dir().join(format!("msg-test-{}", std::process::id()));
         let _ = std::fs::create_dir(&dir);
         let path = dir.join("log");
