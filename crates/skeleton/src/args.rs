@@ -115,8 +115,11 @@ where
                             out.socket_count = Some(n);
                         }
                         _ => {
-                            let pair = parse_override(&value)
-                                .ok_or_else(|| format!("bad -o parameter override: {value}"))?;
+                            let pair = parse_override(&value).ok_or_else(|| {
+                                format!(
+                                    "invalid \"-o {value}\" option value: missing '=' after attribute name"
+                                )
+                            })?;
                             out.overrides.push(pair);
                         }
                     }
@@ -187,6 +190,9 @@ mod tests {
         assert!(parse(["-s", "two"])
             .unwrap_err()
             .contains("bad socket count"));
-        assert!(parse(["-o", "novalue"]).unwrap_err().contains("bad -o"));
+        assert_eq!(
+            parse(["-o", "novalue"]).unwrap_err(),
+            "invalid \"-o novalue\" option value: missing '=' after attribute name"
+        );
     }
 }

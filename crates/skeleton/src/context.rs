@@ -140,11 +140,17 @@ fn time_param(config: &Config, name: &str) -> u64 {
 /// what the framework needs. Fatal errors are logged and exit status 1.
 pub fn start<S>(program: &str, hooks: Hooks<S>) -> Started<S> {
     util::msg::init(&format!("postfix/{program}"), "localhost");
-    let args = args::parse(std::env::args().skip(1)).unwrap_or_else(|e| {
-        msg_fatal!(
-            "{e}; usage: {program} [-cdSuv] [-n service] [-t type] [-s count] [-o name=value]"
-        )
-    });
+    let args = match args::parse(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            // Master gave the process no terminal: say why in the log.
+            if let Ok(config) = Config::load(None) {
+                open_log(program, &config);
+                global::core_params::report_or_exit(&config);
+            }
+            msg_fatal!("{e}")
+        }
+    };
     util::msg::log_to_stderr(args.debug);
     util::msg::set_verbose(args.verbose);
     let mut config = Config::load(None).unwrap_or_else(|e| msg_fatal!("{e}"));
