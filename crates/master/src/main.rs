@@ -17,8 +17,14 @@
 //!   [`master`]).
 //!
 //!   A line whose program is missing from `daemon_directory` is skipped
-//!   with one warning. Run by an ordinary user (a development instance)
-//!   master works the same; the services then skip chroot and setuid.
+//!   with one warning (logged again on reload only when it is new). Run
+//!   by an ordinary user (a development instance) master works the same;
+//!   the services then skip chroot and setuid.
+//!
+//!   As every Postern program, master checks `myhostname`, `mydomain`
+//!   and `myorigin` first ([`global::core_params`]), and refuses to start
+//!   when `queue_directory` does not exist (`fatal: chdir(/x): No such
+//!   file or directory`).
 //!
 //! DIAGNOSTICS
 //!   `daemon started -- version 3.7.11, configuration /etc/postfix`,
@@ -195,6 +201,7 @@ fn main() {
     }
 
     open_log(&config);
+    global::core_params::report_or_exit(&config);
     let loaded = master::load_services(config, verbose).unwrap_or_else(|e| msg_fatal!("{e}"));
     let detached = !opts.foreground && !opts.init_mode;
     let ready = if detached { detach(opts.wait) } else { None };
@@ -203,7 +210,7 @@ fn main() {
     util::msg::log_to_stderr(!detached);
 
     if let Err(e) = std::env::set_current_dir(&queue_dir) {
-        fatal(&format!("chdir(\"{queue_dir}\"): {e}"));
+        fatal(&format!("chdir({queue_dir}): {e}"));
     }
     make_dirs(&loaded.config);
     let mut lock = pidfile::lock(Path::new(".")).unwrap_or_else(|e| fatal(&e));
@@ -215,6 +222,7 @@ fn main() {
     }
     let default_limit = loaded.settings.default_limit;
     let mut m = master::Master::new(loaded.config, loaded.settings, dir, verbose, opts.exit_time);
+    m.set_warned(loaded.warnings);
     for spec in loaded.specs {
         m.add(master::open_service(spec, default_limit).unwrap_or_else(|e| fatal(&e)));
     }

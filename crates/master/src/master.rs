@@ -140,6 +140,9 @@ pub struct Master {
     orphans: HashMap<Pid, String>,
     env: Vec<(String, String)>,
     exit_at: Option<Instant>,
+    /// The configuration warnings logged so far (a reload logs only new
+    /// ones, so an unchanged master.cf does not repeat itself).
+    warned: Vec<String>,
 }
 
 impl std::fmt::Debug for SignalPipe {
@@ -178,7 +181,13 @@ impl Master {
             services: Vec::new(),
             orphans: HashMap::new(),
             exit_at: exit_after.map(|s| Instant::now() + Duration::from_secs(s)),
+            warned: Vec::new(),
         }
+    }
+
+    /// Remember the warnings already logged at start-up.
+    pub fn set_warned(&mut self, warnings: Vec<String>) {
+        self.warned = warnings;
     }
 
     /// Add an opened service.
@@ -335,31 +344,32 @@ impl Master {
         }
     }
 
-    /// SIGHUP: re-read main.cf and master.cf and apply [`reload::plan`].
-    /// A configuration error keeps the running configuration.
+    /// SIGHUP: open `maillog_file` again (log rotation), re-read main.cf
+    /// and master.cf and apply [`reload::plan`]. A configuration error is
+    /// fatal, as in Postfix's master: `postfix reload` checks the files
+    /// first, so only a bare `kill -HUP` meets it.
     pub fn reload(&mut self) {
+        util::msg::reopen();
         msg_info!(
             "reload -- version {}, configuration {}",
             self.version(),
             self.config_dir.display()
         );
-        let loaded = match load_config(&self.config_dir)
+        let loaded = load_config(&self.config_dir)
+            .inspect(global::core_params::report_or_exit)
             .and_then(|c| load_services(c, self.verbose))
-        {
-            Ok(l) => l,
-            Err(e) => {
-                msg_warn!("{e}");
-                msg_warn!("configuration not reloaded: the running configuration stays in effect");
-                return;
-            }
-        };
+            .unwrap_or_else(|e| util::msg_fatal!("{e}"));
         // master's own log lines carry the new myhostname from now on.
         if let Ok(host) = loaded.config.get("myhostname") {
             util::msg::set_hostname(&host);
         }
-        for w in loaded.config.unimplemented().iter().chain(&loaded.warnings) {
+        for w in &loaded.config.unimplemented() {
             msg_warn!("{w}");
         }
+        for w in loaded.warnings.iter().filter(|w| !self.warned.contains(w)) {
+            msg_warn!("{w}");
+        }
+        self.warned.clone_from(&loaded.warnings);
         self.generation = self.generation.wrapping_add(1);
         self.env = child_env(&loaded.config, &self.config_dir, self.generation);
         self.config = loaded.config;

@@ -17,7 +17,9 @@
 //!   warning, so that Debian's stock master.cf starts while Postern lacks
 //!   some programs: `/etc/postfix/master.cf, line 12: service "smtp"
 //!   (smtpd): program /usr/lib/postfix/sbin/smtpd not found; service
-//!   disabled`.
+//!   disabled`. For an inet service the warning goes on with where
+//!   nobody will answer: `; nothing will listen on 127.0.0.1:25`
+//!   ([`MasterCf::missing_programs`], shared with `postfix check`).
 use crate::addr::{self, Protocols};
 use global::master_cf::{MasterCf, MasterEntry, MaxProc, ServiceType, Wakeup};
 use global::Config;
@@ -176,22 +178,19 @@ pub fn build(
     let mut specs = Vec::new();
     let mut warnings = Vec::new();
     let file = cf.path.display().to_string();
-    for entry in &cf.entries {
-        let name = cfg
-            .expand_text(&entry.service)
+    let expand = |text: &str| {
+        cfg.expand_text(text)
             .map(|x| x.value)
-            .unwrap_or_else(|_| entry.service.clone());
-        let path = s.daemon_dir.join(&entry.command);
-        if !exists(&path) {
-            warnings.push(format!(
-                "{file}, line {}: service \"{}\" ({}): program {} not found; service disabled",
-                entry.line,
-                entry.service,
-                entry.command,
-                path.display()
-            ));
+            .unwrap_or_else(|_| text.to_string())
+    };
+    let missing = cf.missing_programs(&s.daemon_dir, &expand, exists);
+    for (i, entry) in cf.entries.iter().enumerate() {
+        if let Some((_, w)) = missing.iter().find(|(m, _)| *m == i) {
+            warnings.push(w.clone());
             continue;
         }
+        let name = expand(&entry.service);
+        let path = s.daemon_dir.join(&entry.command);
         let addrs = listen_addrs(entry, &name, s, services_file, resolve).map_err(|e| {
             format!(
                 "{file}, line {}: service \"{}\": {e}",
@@ -247,18 +246,23 @@ pickup    fifo  n       -       y       60      1       pickup
 cleanup   unix  n       -       y       -       0       cleanup
 tlsmgr    unix  -       -       y       1000?   1       tlsmgr
 postlog   unix-dgram n  -       n       -       1       postlogd
+127.0.0.1:2526 inet n - y - 1 postscreen
 ";
 
     #[test]
     fn specs_and_missing_programs() {
         let cf = global::master_cf::parse(CF, Path::new("/etc/postfix/master.cf")).unwrap();
         let cfg = Config::from_text(Path::new("/cfg"), "").unwrap();
-        let exists = |p: &Path| p != Path::new("/d/postlogd");
+        let exists = |p: &Path| p != Path::new("/d/postlogd") && p != Path::new("/d/postscreen");
+
         let (specs, warnings) =
             build(&cf, &cfg, &settings(), &exists, None, &addr::system_resolve).unwrap();
         assert_eq!(
             warnings,
-            vec!["/etc/postfix/master.cf, line 6: service \"postlog\" (postlogd): program /d/postlogd not found; service disabled"]
+            vec![
+                "/etc/postfix/master.cf, line 6: service \"postlog\" (postlogd): program /d/postlogd not found; service disabled",
+                "/etc/postfix/master.cf, line 7: service \"127.0.0.1:2526\" (postscreen): program /d/postscreen not found; service disabled; nothing will listen on 127.0.0.1:2526",
+            ]
         );
         assert_eq!(specs.len(), 5);
         let t = &specs[0];
