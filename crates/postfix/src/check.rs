@@ -14,9 +14,11 @@
 //!     master.cf exists and parses, and the missing queue and data
 //!     directories are created. Any failure ends the command with a
 //!     `fatal:` message and exit status 1.
-//!   - [`warnings`]: main.cf parser warnings, unused parameters,
-//!     parameters Postern does not implement yet, and wrong owners or
-//!     modes of the instance's directories.
+//!   - [`warnings`]: unused parameters,
+//!     parameters Postern does not implement yet, Berkeley DB tables,
+//!     master.cf services whose program is missing, and wrong owners or
+//!     modes of the instance's directories. They go to standard error
+//!     and the log.
 //!
 //! DIAGNOSTICS
 //!   Configuration errors in the voice of the postfix command:
@@ -26,6 +28,32 @@
 use crate::instance::{Ids, Instance};
 use crate::{layout, say};
 use global::params::{self, Kind};
+
+/// What the postfix command checks before any command, as Postfix's
+/// does: main.cf's parser warnings (`overriding earlier entry`), the
+/// core parameters ([`global::core_params`]: a bad
+/// `myhostname` is fatal), then `queue_directory` must exist and becomes
+/// the working directory (`fatal: chdir(/x): No such file or
+/// directory`).
+pub fn core(inst: &Instance) {
+    for w in &inst.cfg.main_cf().warnings {
+        util::msg_warn!("{w}");
+    }
+    let c = global::core_params::check(&inst.cfg);
+    for w in &c.warnings {
+        util::msg_warn!("{w}");
+    }
+    if let Some(f) = c.fatal {
+        util::msg_fatal!("{f}");
+    }
+    if let Err(e) = std::env::set_current_dir(&inst.queue_dir) {
+        util::msg_fatal!(
+            "chdir({}): {}",
+            inst.queue_dir.display(),
+            crate::instance::io_reason(&e)
+        );
+    }
+}
 
 /// What every command needs (postfix-script's prologue): the command,
 /// daemon and configuration directories and the master program exist.
@@ -116,17 +144,81 @@ pub fn validate_values(inst: &Instance) -> Result<(), String> {
     Ok(())
 }
 
-/// The configuration warnings: main.cf parser warnings, unused
-/// parameters, and parameters that Postern does not implement yet.
+/// The configuration warnings: unused parameters, parameters that
+/// Postern does not implement yet, Berkeley DB tables and missing
+/// master.cf programs (main.cf's parser warnings come from [`core`]).
 pub fn config_warnings(inst: &Instance) -> Vec<String> {
-    let mut out = inst.cfg.main_cf().warnings.clone();
+    let mut out = Vec::new();
     let (services, refs) = match inst.master_cf() {
         Ok(m) => (m.services(), m.references()),
         Err(_) => (Vec::new(), Vec::new()),
     };
     out.extend(inst.cfg.unused(&services, &refs));
     out.extend(inst.cfg.unimplemented());
+    out.extend(berkeley_db_tables(inst));
+    if let Ok(m) = inst.master_cf() {
+        let expand = |t: &str| {
+            inst.cfg
+                .expand_text(t)
+                .map(|x| x.value)
+                .unwrap_or_else(|_| t.to_string())
+        };
+        let missing = m.missing_programs(&inst.daemon_dir, &expand, &|p| p.is_file());
+        out.extend(missing.into_iter().map(|(_, w)| w));
+    }
     out
+}
+
+/// Warnings for Berkeley DB tables (`hash:`, `btree:`, ...), which
+/// Postern cannot read (Debian's stock `alias_maps = hash:/etc/aliases`
+/// would defer every local delivery), in main.cf settings and master.cf
+/// `-o` values, with the lookup tables' own text: `/etc/postfix/main.cf,
+/// line 40: parameter alias_maps: unsupported dictionary type: hash:
+/// Berkeley DB tables are not supported; rebuild the table with
+/// "postalias lmdb:/etc/aliases" ...`. The TLS session caches
+/// (`*_tls_session_cache_database`) are left out: tlsmgr keeps those in
+/// LMDB whatever type they name.
+pub fn berkeley_db_tables(inst: &Instance) -> Vec<String> {
+    let mut found: Vec<(String, String, String)> = Vec::new();
+    let main = inst.cfg.main_cf();
+    for s in &main.settings {
+        let at = format!("{}, line {}", main.path.display(), s.line);
+        found.extend(bdb_tables(&s.value).map(|t| (at.clone(), s.name.clone(), t)));
+    }
+    if let Ok(m) = inst.master_cf() {
+        for e in &m.entries {
+            let at = format!("{}, line {}", m.path.display(), e.line);
+            for (name, value) in e.overrides() {
+                found.extend(bdb_tables(&value).map(|t| (at.clone(), name.clone(), t)));
+            }
+        }
+    }
+    found
+        .into_iter()
+        .filter(|(_, name, _)| !name.ends_with("_tls_session_cache_database"))
+        .map(|(at, name, table)| {
+            let (kind, path) = table.split_once(':').unwrap_or((&table, ""));
+            let builder = if name.starts_with("alias_") {
+                "postalias"
+            } else {
+                "postmap"
+            };
+            let e = maps::DictError::BerkeleyDb(kind.to_string(), path.to_string(), builder);
+            format!("{at}: parameter {name}: {e}")
+        })
+        .collect()
+}
+
+/// The `hash:`/`btree:` tables named in a parameter value.
+fn bdb_tables(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split([' ', '\t', ','])
+        .map(|w| w.trim_matches(|c| c == '{' || c == '}'))
+        .filter(|w| {
+            w.split_once(':')
+                .is_some_and(|(t, _)| maps::registry::BERKELEY_TYPES.contains(&t))
+        })
+        .map(String::from)
 }
 
 /// Report every warning: configuration ones as `postfix: warning:`,
@@ -188,6 +280,44 @@ mod tests {
         };
         let (_d, inst) = load(&text, "");
         assert_eq!(validate_values(&inst), Ok(()));
+    }
+
+    #[test]
+    fn berkeley_db_tables_and_missing_programs_are_warned() {
+        let (d, inst) = load(
+            "alias_maps = hash:/etc/aliases, lmdb:/etc/x\nfoo_maps = $alias_maps\n\
+             smtpd_tls_session_cache_database = btree:/x/scache\n",
+            "127.0.0.1:2525 inet n - n - - nosuchprogram -o a_maps=btree:/b\n",
+        );
+        let w = config_warnings(&inst);
+        let d = d.path().display();
+        assert!(
+            w.contains(&format!(
+                "{d}/main.cf, line 1: parameter alias_maps: unsupported dictionary type: hash: \
+             Berkeley DB tables are not supported; rebuild the table with \
+             \"postalias lmdb:/etc/aliases\" (or set \"default_database_type = lmdb\") \
+             and use lmdb:/etc/aliases"
+            )),
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|x| x.starts_with(&format!(
+                "{d}/master.cf, line 1: parameter a_maps: unsupported dictionary type: btree"
+            ))),
+            "{w:?}"
+        );
+        assert_eq!(
+            w.iter().filter(|x| x.contains("Berkeley")).count(),
+            2,
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|x| x.starts_with(&format!(
+                "{d}/master.cf, line 1: service \"127.0.0.1:2525\" (nosuchprogram): program "
+            )) && x
+                .ends_with("not found; service disabled; nothing will listen on 127.0.0.1:2525")),
+            "{w:?}"
+        );
     }
 
     #[test]

@@ -211,6 +211,14 @@ pub fn reload(inst: &Instance) -> i32 {
     0
 }
 
+/// SIGHUP to master when it runs (`postfix logrotate`: master reopens
+/// `maillog_file` and retires its processes); nothing when it does not.
+pub fn hup_if_running(inst: &Instance) {
+    if running(inst) {
+        signal(pid_or_fatal(inst), Signal::SIGHUP);
+    }
+}
+
 /// `postfix status`: 0 and `running: PID: N`, or 1 and `not running`.
 pub fn status(inst: &Instance) -> i32 {
     if !running(inst) {

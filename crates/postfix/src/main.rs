@@ -9,9 +9,12 @@
 //!   postfix(1) does (Postfix runs the postfix-script shell script; Postern
 //!   does the same work here). Commands:
 //!
-//!   - `check`: validate main.cf and master.cf, create missing queue and
-//!     data directories, warn about wrong owners and modes and about unused
-//!     parameters.
+//!   - `check`: validate main.cf and master.cf, create missing queue
+//!     subdirectories and the data directory, warn about wrong owners and
+//!     modes, unused parameters, master.cf services whose program is not
+//!     installed (for inet services: where nothing will listen) and
+//!     Berkeley DB tables (`hash:`, `btree:`), which Postern cannot read.
+//!     `start` prints the same warnings.
 //!   - `start`: `check`, then start master in the background; returns once
 //!     master serves. `start-fg`: the same with master in the foreground.
 //!   - `stop`: orderly stop; returns when no process of the instance is
@@ -24,6 +27,16 @@
 //!     `postconf -e`, then set the owners and modes of the queue and data
 //!     directories and of the installed programs.
 //!   - `flush`: run `postqueue -f`.
+//!   - `logrotate`: rename `maillog_file` with a time-stamp suffix
+//!     (`maillog_file_rotate_suffix`), make master reopen it, and compress
+//!     the old file with `maillog_file_compressor` (see [`logrotate`]).
+//!
+//!   Every command first checks `myhostname`, `mydomain` and `myorigin`
+//!   (`fatal: file /etc/postfix/main.cf: parameter myhostname: bad
+//!   parameter value: bad host name`) and changes to `queue_directory`,
+//!   which must exist (`fatal: chdir(/var/spool/postfix): No such file or
+//!   directory`; the installer creates it, `check` and `start` create the
+//!   queue subdirectories).
 //!
 //!   Options: `-c config_dir` (also `MAIL_CONFIG`) selects the instance;
 //!   `-v` verbose logging (also passed to master); `-D` exports
@@ -45,6 +58,7 @@ mod check;
 mod control;
 mod instance;
 mod layout;
+mod logrotate;
 mod say;
 
 use control::Opts;
@@ -137,6 +151,7 @@ fn main() {
 /// directly with status 1).
 fn run(inst: Instance, args: &Args) -> i32 {
     let cmd = args.command.as_str();
+    check::core(&inst);
     check::preflight(&inst);
     match cmd {
         "check" => {
@@ -177,6 +192,7 @@ fn run(inst: Instance, args: &Args) -> i32 {
             0
         }
         "flush" => flush(&inst),
+        "logrotate" => logrotate::run(&inst, &args.rest),
         _ => say::fatal(&format!("unknown command: '{cmd}'. Usage: {COMMANDS}")),
     }
 }
