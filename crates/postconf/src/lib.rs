@@ -89,7 +89,6 @@ pub fn run(args: &[String], out: &mut dyn Write) -> Result<(), Stop> {
         return write_out(out, &list);
     }
     for (flag, what) in [
-        (SHOW_SASL_CLNT, "-A"),
         (EXP_DSN_TEMPL, "-b"),
         (DUMP_DSN_TEMPL, "-t"),
         (SHOW_LOCKS, "-l"),
@@ -115,9 +114,15 @@ pub fn run(args: &[String], out: &mut dyn Write) -> Result<(), Stop> {
 /// (`postconf -l`; local's `mailbox_delivery_lock`).
 pub const LOCK_METHODS: &[&str] = &["flock", "fcntl", "dotlock"];
 
-/// The SASL server plug-in types smtpd(8) supports (`postconf -a`):
-/// none yet.
-pub const SASL_SERVER_TYPES: &[&str] = &[];
+/// The SASL server plug-in types smtpd(8) supports (`postconf -a`,
+/// `smtpd_sasl_type`): Dovecot's authentication protocol.
+pub const SASL_SERVER_TYPES: &[&str] = &["dovecot"];
+
+/// The SASL client types smtp(8) supports (`postconf -A`,
+/// `smtp_sasl_type`): the built-in client (PLAIN, LOGIN, CRAM-MD5)
+/// answers to `cyrus`, the default type name, as Debian's Postfix lists
+/// it; no other type is offered.
+pub const SASL_CLIENT_TYPES: &[&str] = &["cyrus"];
 
 /// The output of `-l`, `-m` and `-a`: one supported name a line.
 fn supported_list(opts: &Options) -> Option<String> {
@@ -127,6 +132,8 @@ fn supported_list(opts: &Options) -> Option<String> {
         maps::registry::SUPPORTED_TYPES
     } else if opts.has(SHOW_SASL_SERV) {
         SASL_SERVER_TYPES
+    } else if opts.has(SHOW_SASL_CLNT) {
+        SASL_CLIENT_TYPES
     } else {
         return None;
     };

@@ -290,5 +290,10 @@ fn supported_lock_methods_table_types_and_sasl_plugins() {
     }
     assert!(!types.iter().any(|x| x == "hash"), "{types:?}");
     let o = postconf(dir.path(), &["-a"]);
-    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), ""));
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "dovecot\n")
+    );
+    let o = postconf(dir.path(), &["-A"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "cyrus\n"));
 }

@@ -32,6 +32,10 @@
 //!   `-r` hold, incoming, active, deferred; `-h` incoming, active,
 //!   deferred; `-H` hold. Queue names after the options replace that set.
 //!
+//!   Without `-d`, `-e`, `-f`, `-h`, `-H`, `-r`, `-s` or `-p`, postsuper
+//!   does what `-s -p` does and exits 0, as Postfix's (postfix-script
+//!   runs it so at start and check).
+//!
 //!   `-s` checks the queue structure ([`structure`]): a file at the
 //!   wrong hash level (after `hash_queue_depth` or `hash_queue_names`
 //!   changed) is moved to where it belongs, and a file whose name does
@@ -173,7 +177,10 @@ fn main() {
         }
     }
     if a.requests.is_empty() && !a.structure && !a.purge {
-        msg_fatal!("{USAGE}");
+        // Postfix's default action (what postfix-script runs at start and
+        // check): structure check and purge of stale temporary files.
+        a.structure = true;
+        a.purge = true;
     }
     let qdir = QueueDir::from_config(&cfg).unwrap_or_else(|e| msg_fatal!("{e}"));
     if let Err(e) = std::env::set_current_dir(qdir.root()) {

@@ -29,7 +29,8 @@ pub fn entry(qdir: &QueueDir, queue: &str, id: &QueueId) -> Option<QueueEntry> {
     let qf = match QueueFile::open_readonly(qdir, queue, id) {
         Ok(qf) => qf,
         Err(e) if e.is_corrupt() => {
-            msg_warn!("{queue}/{id}: {e}");
+            // The error names the file already (`./hold/ID: corrupt ...`).
+            msg_warn!("{e}");
             return None;
         }
         Err(_) => return None,

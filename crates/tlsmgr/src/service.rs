@@ -23,10 +23,16 @@ use crate::keys::Keys;
 use global::attr::{AttrReader, AttrWriter, Attrs};
 use skeleton::{ClientStream, Context, Session};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tls::mgr_client::{STAT_ERR, STAT_FAIL, STAT_OK, TICKET_NAME_LEN};
 use util::{msg_info, msg_warn};
+
+/// master's wake-up request (Postfix's TRIGGER_REQ_WAKEUP). No request
+/// of the attribute protocol starts with it: they start with the name
+/// `request`.
+const WAKEUP: &[u8; 1] = b"W";
 
 /// tlsmgr's state, shared with the maintenance thread.
 #[derive(Debug)]
@@ -94,9 +100,22 @@ impl Manager {
 }
 
 /// Answer one request from `client`; close on end of file or garbage.
+/// A connection that starts with master's wake-up byte `W` (master.cf
+/// wakeup column `1000?`, sent when tlsmgr's first process starts) is a
+/// wake-up, not a request: it is closed without a warning (the
+/// maintenance thread does the periodic work).
 pub fn serve(m: &mut Manager, client: &mut ClientStream) -> Session {
     let _ = client.set_timeout(Some(Duration::from_secs(10)));
-    let req = match AttrReader::new(&mut *client).read() {
+    let mut first = [0u8; 1];
+    match client.read(&mut first) {
+        Ok(0) | Err(_) => return Session::Close,
+        Ok(_) if first == *WAKEUP => {
+            util::msg_verbose!("tlsmgr: wakeup from master");
+            return Session::Close;
+        }
+        Ok(_) => {}
+    }
+    let req = match AttrReader::new((&first[..]).chain(&mut *client)).read() {
         Ok(Some(r)) => r,
         Ok(None) => return Session::Close,
         Err(e) => {
