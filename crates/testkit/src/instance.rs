@@ -100,6 +100,9 @@ impl Builder {
             .expect("chmod tmp");
         let dir = tmp.path().canonicalize().expect("canonical tmp");
         std::fs::create_dir(dir.join("etc")).expect("mkdir etc");
+        // As an installer does: postfix(1) needs queue_directory to exist
+        // and creates only its subdirectories.
+        std::fs::create_dir(dir.join("queue")).expect("mkdir queue");
         let (owner, group) = accounts();
         let mut inst = Instance {
             tmp: Some(tmp),
@@ -230,8 +233,42 @@ impl Instance {
             .unwrap_or_else(|| panic!("no port named {name:?}; known: {:?}", self.ports))
     }
 
-    /// The kit's main.cf settings followed by the test's.
+    /// The kit's main.cf settings followed by the test's. A kit setting
+    /// that the test sets too is left out, so that no name is set twice
+    /// (every program would warn "overriding earlier entry", as Postfix's
+    /// do).
     fn main_cf_text(&self) -> String {
+        let text = self.kit_and_test_main_cf();
+        let set_by_test: Vec<&str> = self
+            .main_extra
+            .iter()
+            .flat_map(|e| e.lines())
+            .filter(|l| !l.starts_with(char::is_whitespace) && !l.starts_with('#'))
+            .filter_map(|l| l.split_once('=').map(|(n, _)| n.trim()))
+            .collect();
+        let kit_len = text.len() - self.main_extra_len();
+        let (kit, test) = text.split_at(kit_len);
+        let mut out: String = kit
+            .lines()
+            .filter(|l| {
+                l.split_once('=')
+                    .is_none_or(|(n, _)| !set_by_test.contains(&n.trim()))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        out.push_str(test);
+        out
+    }
+
+    /// The length of the test's part of [`Self::kit_and_test_main_cf`].
+    fn main_extra_len(&self) -> usize {
+        self.main_extra
+            .iter()
+            .map(|e| e.len() + usize::from(!e.ends_with('\n')))
+            .sum()
+    }
+
+    fn kit_and_test_main_cf(&self) -> String {
         let d = self.dir.display();
         let b = self.bin.display();
         let mut text = format!(
