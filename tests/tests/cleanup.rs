@@ -171,6 +171,11 @@ fn too_many_hops_is_rejected_or_bounced() {
     assert_eq!(e.status(), STAT_HOPS);
     assert_eq!(e.reason(), "5.4.0 too many hops");
     assert!(incoming(&inst).is_empty());
+    // Logged as Postfix's cleanup does.
+    inst.wait_for_log(
+        ": message rejected: hopcount exceeded",
+        Duration::from_secs(10),
+    );
     // With the bounce flag (pickup), the message is queued to bounce.
     sub.flags = FLAG_BOUNCE;
     let id = submit(&inst, &sub, looped).expect("queued for bounce");

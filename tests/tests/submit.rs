@@ -255,11 +255,11 @@ fn sendmail_full_name_and_a_sender_with_a_newline() {
     let qf = QueueFile::open_readonly(&qdir(&inst), queue::INCOMING, &got[0]).unwrap();
     assert_eq!(qf.envelope().sender, "a@b.example");
     let content = String::from_utf8(qf.read_content().unwrap()).unwrap();
+    // header_from_format = standard, as Debian's Postfix 3.7 writes it.
     assert!(
-        content.contains("From: ") && content.contains("John Doe"),
+        content.contains("From: John Doe <a@b.example>\n"),
         "{content}"
     );
-    assert!(content.contains("a@b.example"), "{content}");
     assert!(!content.contains("X-Evil"), "{content}");
 }
 

@@ -38,7 +38,9 @@
 //!   this order: `(Resent-)Message-Id: <ID@$myhostname>` (Postfix's form
 //!   for long queue IDs, logged like a received one), `(Resent-)Date:`
 //!   (arrival time), `(Resent-)From:` (the envelope sender, or
-//!   `MAILER-DAEMON` for the null sender, with `(Full Name)` when known),
+//!   `MAILER-DAEMON` for the null sender; with the full name when known,
+//!   `Full Name <address>`, quoted when it has special characters, or
+//!   `address (Full Name)` with `header_from_format = obsolete`),
 //!   and `$undisclosed_recipients_header` when there is no To:, Cc:,
 //!   Resent-To: or Resent-Cc:. A message without Message-ID that got none
 //!   is logged as `ID: message-id=<>`.
@@ -46,7 +48,8 @@
 //! SEE ALSO
 //!   cleanup(8), postconf(5) `header_size_limit`, `hopcount_limit`,
 //!   `message_drop_headers`, `always_add_missing_headers`,
-//!   `undisclosed_recipients_header`, `canonical_classes`.
+//!   `undisclosed_recipients_header`, `canonical_classes`,
+//!   `header_from_format`.
 use crate::addrlist;
 use crate::inspect::Edit;
 use crate::mapping::{AddrMaps, MapError};
@@ -64,6 +67,9 @@ pub struct HeaderConfig {
     pub always_add: bool,
     /// `undisclosed_recipients_header` (empty: none).
     pub undisclosed: String,
+    /// `header_from_format = obsolete`: `From: address (Full Name)`
+    /// instead of the standard `From: Full Name <address>`.
+    pub from_obsolete: bool,
     /// `myhostname`.
     pub myhostname: String,
     /// header_sender in sender_canonical_classes / canonical_classes.
@@ -358,12 +364,19 @@ impl<'a> Headers<'a> {
             } else {
                 &self.facts.sender
             };
-            let mut from = format!("{prefix}From: {}", addrlist::quote_local(addr));
-            if let (false, Some(name)) = (self.facts.sender.is_empty(), &self.facts.fullname) {
-                if !name.trim().is_empty() {
-                    from.push_str(&format!(" ({})", comment_text(name)));
+            let addr = addrlist::quote_local(addr);
+            let name = self
+                .facts
+                .fullname
+                .as_deref()
+                .filter(|n| !self.facts.sender.is_empty() && !n.trim().is_empty());
+            let mut from = match name {
+                None => format!("{prefix}From: {addr}"),
+                Some(n) if self.cfg.from_obsolete => {
+                    format!("{prefix}From: {addr} ({})", comment_text(n))
                 }
-            }
+                Some(n) => format!("{prefix}From: {} <{addr}>", phrase_text(n)),
+            };
             from.push('\n');
             self.out.extend_from_slice(from.as_bytes());
         }
@@ -383,6 +396,29 @@ impl<'a> Headers<'a> {
         }
         Ok(self.out)
     }
+}
+
+/// A full name as an RFC 5322 display name: as it is when it has no
+/// special characters, else quoted (`"Doe, John"`, with `"` and `\`
+/// escaped), as Postfix writes it; line breaks become spaces.
+fn phrase_text(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
+    let specials = |c: char| "()<>[]:;@\\,.\"".contains(c);
+    if !name.chars().any(specials) {
+        return name;
+    }
+    let mut out = String::from("\"");
+    for c in name.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 /// A full name made safe inside `( )`: parentheses and backslashes are

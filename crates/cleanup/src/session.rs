@@ -464,13 +464,11 @@ impl Message<'_> {
             }
         };
         if hops >= self.state.settings.hopcount_limit {
+            // Postfix's cleanup logs this warning for both outcomes.
+            msg_warn!("{}: message rejected: hopcount exceeded", self.qid);
             if self.env.flags & FLAG_BOUNCE != 0 {
                 self.hop_bounce = true;
             } else {
-                msg_info!(
-                    "{}: reject: too many hops ({hops} Received: headers)",
-                    self.qid
-                );
                 self.errs.add(STAT_HOPS, None);
                 return false;
             }

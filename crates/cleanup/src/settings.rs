@@ -101,6 +101,11 @@ impl State {
                 .map_err(e)?
                 .trim()
                 .to_string(),
+            from_obsolete: match cfg.get("header_from_format").map_err(e)?.trim() {
+                "standard" | "" => false,
+                "obsolete" => true,
+                other => return Err(format!("invalid header_from_format: \"{other}\"")),
+            },
             myhostname: cfg.get("myhostname").map_err(e)?,
             sender_canon: (has(&sender, "header_sender"), has(&common, "header_sender")),
             rcpt_canon: (

@@ -66,6 +66,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("hash_queue_depth", "The number of one-character subdirectory levels of the queues named in hash_queue_names; long queue IDs hash on their microseconds in hexadecimal."),
     ("hash_queue_names", "The queue directories that are split into hashed subdirectories."),
     ("header_checks", "Lookup tables that cleanup asks about each primary message header other than MIME ones (header_checks(5) actions)."),
+    ("header_from_format", "How cleanup writes a From: header it adds with the sender's full name: standard (Full Name <address>, quoted when needed) or obsolete (address (Full Name))."),
     ("header_size_limit", "Bytes kept of one message header (with its continuation lines); cleanup discards the excess."),
     ("home_mailbox", "A mailbox relative to the home directory (a name ending in / is a Maildir); empty: use mail_spool_directory."),
     ("hopcount_limit", "A message with this many Received: headers is a mail loop: rejected, or bounced for local submissions."),
