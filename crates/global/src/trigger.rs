@@ -41,6 +41,8 @@ pub const QMGR_FLUSH_ALL: u8 = b'A';
 pub const QMGR_FORGET_DEAD: u8 = b'F';
 /// Any trigger service: plain wake-up.
 pub const WAKEUP: u8 = b'W';
+/// [`WAKEUP`] as a request to pass to [`send`].
+pub const WAKEUP_REQUEST: &[u8] = b"W";
 
 /// Write `request` to the trigger endpoint `path` (a FIFO or a UNIX
 /// stream socket; relative paths are resolved against the current

@@ -11,39 +11,20 @@
 //!   write is non-blocking, and a full FIFO or backlog just drops the
 //!   request (the next one comes soon).
 use crate::services::ListenAddr;
-use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
-use std::fs::OpenOptions;
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::os::unix::net::UnixDatagram;
 
 /// The wake-up request byte.
-pub const WAKEUP: &[u8] = b"W";
+pub const WAKEUP: &[u8] = global::trigger::WAKEUP_REQUEST;
 
 /// Send one wake-up to the listener at `addr`. inet services get none
 /// (Ok). Errors: the open, connect or write failed.
 pub fn send(addr: &ListenAddr) -> io::Result<()> {
     match addr {
         ListenAddr::Inet(_) => Ok(()),
-        ListenAddr::Fifo(path) => {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
-                .open(path)?;
-            f.write_all(WAKEUP)
-        }
-        ListenAddr::Unix(path) => {
-            let fd = socket(
-                AddressFamily::Unix,
-                SockType::Stream,
-                SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
-                None,
-            )?;
-            let sa = UnixAddr::new(path.as_path())?;
-            connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &sa)?;
-            nix::unistd::write(&fd, WAKEUP)?;
-            Ok(())
-        }
+        // The same non-blocking trigger every client uses: a full FIFO or
+        // backlog counts as delivered (a wake-up is already pending).
+        ListenAddr::Fifo(path) | ListenAddr::Unix(path) => global::trigger::send(path, WAKEUP),
         ListenAddr::UnixDgram(path) => {
             let d = UnixDatagram::unbound()?;
             d.set_nonblocking(true)?;
