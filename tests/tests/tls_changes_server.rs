@@ -21,27 +21,8 @@ mod tls_pki;
 
 use std::process::Command;
 use testkit::run::run;
-use testkit::{test_user, wait_until, Instance};
-use tls_pki::{s_client, start, swaks, wait_log, Pki, HOST, WAIT};
-
-/// Deliver one message to a new local user with swaks (`args` added,
-/// `--tls` among them when wanted) to an instance with `extra` main.cf
-/// lines; the Maildir text and the log, or `None` without root.
-fn deliver(pki: &Pki, tag: &str, extra: &str, args: &[&str]) -> Option<(String, String)> {
-    let Some(user) = test_user(tag) else {
-        eprintln!("skipped: delivery to a local user needs root");
-        return None;
-    };
-    let inst = start(pki, extra);
-    let to = format!("{}@{HOST}", user.name);
-    let mut all = vec!["--to", to.as_str()];
-    all.extend_from_slice(args);
-    let r = swaks(&inst, "smtp", &all);
-    assert!(r.success(), "{r}");
-    let ok = wait_until(WAIT, || (user.maildir_count() >= 1).then_some(()));
-    assert!(ok.is_some(), "not delivered:\n{}", inst.log());
-    Some((user.maildir_text(), inst.log()))
-}
+use testkit::Instance;
+use tls_pki::{deliver, s_client, start, swaks, wait_log, Pki, HOST, WAIT};
 
 /// The Received: header of a delivered message (up to the next header).
 fn received(text: &str) -> String {

@@ -180,6 +180,25 @@ pub fn builder(pki: &Pki, extra: &str, tlsmgr: bool) -> testkit::Builder {
     ))
 }
 
+/// Deliver one message to a new local user `tag` with swaks (`args`
+/// added, `--tls` among them when wanted) to a new instance with `extra`
+/// main.cf lines; the Maildir text and the log, or `None` without root.
+pub fn deliver(pki: &Pki, tag: &str, extra: &str, args: &[&str]) -> Option<(String, String)> {
+    let Some(user) = testkit::test_user(tag) else {
+        eprintln!("skipped: delivery to a local user needs root");
+        return None;
+    };
+    let inst = start(pki, extra);
+    let to = format!("{}@{HOST}", user.name);
+    let mut all = vec!["--to", to.as_str()];
+    all.extend_from_slice(args);
+    let r = swaks(&inst, "smtp", &all);
+    assert!(r.success(), "{r}");
+    let ok = wait_until(WAIT, || (user.maildir_count() >= 1).then_some(()));
+    assert!(ok.is_some(), "not delivered:\n{}", inst.log());
+    Some((user.maildir_text(), inst.log()))
+}
+
 pub fn start(pki: &Pki, extra: &str) -> Instance {
     builder(pki, extra, false).start()
 }
