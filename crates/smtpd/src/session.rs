@@ -527,11 +527,14 @@ impl Session<'_, '_> {
             self.count(name, false);
             return Ok(Outcome::Close);
         }
-        if matches!(name, "noop" | "rset" | "vrfy" | "etrn" | "unknown") {
-            self.junk += 1;
+        // Postfix's junk commands: NOOP, RSET, VRFY and ETRN (an unknown
+        // command is an error by itself); each one past
+        // smtpd_junk_command_limit + 1 also counts as an error.
+        if matches!(name, "noop" | "rset" | "vrfy" | "etrn") {
             if self.junk > self.srv.settings.junk_limit {
                 self.errors += 1;
             }
+            self.junk += 1;
         }
         self.last_code = 0;
         self.not_an_error = false;
