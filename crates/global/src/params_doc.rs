@@ -363,6 +363,7 @@ pub const IMPLEMENTED: &[(&str, &str)] = &[
     ("smtputf8_enable", "Announce and accept SMTPUTF8 (RFC 6531) and UTF-8 addresses."),
     ("stale_lock_time", "Age after which a mailbox .lock file is considered left over and removed."),
     ("strict_rfc821_envelopes", "Require MAIL FROM/RCPT TO addresses in angle brackets with no space after the colon."),
+    ("strict_smtputf8", "With smtputf8_enable, refuse a UTF-8 envelope address whose MAIL command lacks the SMTPUTF8 parameter (553 5.6.7)."),
     ("swap_bangpath", "Rewrite site!user to user@site when the address has no @."),
     ("syslog_facility", "The syslog facility of Postern's log messages."),
     ("syslog_name", "The prefix of the syslog ident; the service name is appended (postfix/smtpd)."),

@@ -136,13 +136,13 @@ impl Session<'_, '_> {
         false
     }
 
+    /// A UTF-8 address without the SMTPUTF8 parameter is refused only
+    /// with `smtputf8_enable` and `strict_smtputf8` both on; otherwise it
+    /// is accepted as Postfix 3.7 does (checked against Debian's).
     fn non_ascii_needs_utf8(&mut self, addr: &str, utf8: bool) -> bool {
-        if !addr.is_ascii() && !utf8 {
-            if self.srv.settings.smtputf8 {
-                self.reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
-            } else {
-                self.reply("501 5.5.4 Bad address syntax");
-            }
+        let s = &self.srv.settings;
+        if !addr.is_ascii() && !utf8 && s.smtputf8 && s.strict_smtputf8 {
+            self.reply("553 5.6.7 Must declare SMTPUTF8 to send unicode address");
             return true;
         }
         false

@@ -77,6 +77,9 @@ pub struct Settings {
     pub delay_reject: bool,
     /// `smtputf8_enable`.
     pub smtputf8: bool,
+    /// `strict_smtputf8`: refuse a UTF-8 address without the SMTPUTF8
+    /// parameter (only with `smtputf8_enable`).
+    pub strict_smtputf8: bool,
     /// `smtpd_forbidden_commands`.
     pub forbidden_commands: Vec<String>,
     /// `smtpd_client_port_logging`.
@@ -143,6 +146,7 @@ impl Settings {
             helo_required: cfg.get_bool("smtpd_helo_required")?,
             delay_reject: cfg.get_bool("smtpd_delay_reject")?,
             smtputf8: cfg.get_bool("smtputf8_enable")?,
+            strict_smtputf8: cfg.get_bool("strict_smtputf8")?,
             forbidden_commands: cfg.get_list("smtpd_forbidden_commands")?,
             port_logging: cfg.get_bool("smtpd_client_port_logging")?,
             fast_flush_domains: cfg.get("fast_flush_domains")?,
