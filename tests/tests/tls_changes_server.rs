@@ -156,8 +156,8 @@ fn y1999_11_06_received_header_says_no_certificate_was_presented() {
 
 /// TLS_CHANGES 2000/10/27: a client CommonName full of comment syntax
 /// (parentheses, quotes, a backslash) cannot break the Received: comment
-/// it is quoted in: no character of it that ends the quoted string or the
-/// comment reaches the header.
+/// it is quoted in: a backslash or an unbalanced parenthesis never
+/// reaches the header (quotes are plain comment text).
 #[test]
 fn y2000_10_27_client_cn_cannot_break_the_received_comment() {
     let pki = Pki::new();
@@ -175,11 +175,9 @@ fn y2000_10_27_client_cn_cannot_break_the_received_comment() {
     let at = r.find("(Client CN \"").expect("a Client CN comment");
     let line = r[at..].lines().next().unwrap();
     let cn = &line["(Client CN \"".len()..line.find("\", Issuer").expect(line)];
-    assert!(cn.starts_with("evil"), "{r}");
-    assert!(
-        !cn.contains(['(', ')', '"', '\\']),
-        "unsafe CN {cn:?} in:\n{r}"
-    );
+    // Postfix's rule (Debian's Postfix 3.7 writes the same): the backslash
+    // and the unbalanced ")" become "?", the open "(" gets its ")".
+    assert_eq!(cn, "evil? (x\"y?z)", "{r}");
     assert!(line.ends_with("(verified OK))"), "{r}");
 }
 
