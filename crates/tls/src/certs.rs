@@ -113,6 +113,62 @@ fn group(
     Ok(out)
 }
 
+/// The key and certificate files of one side: `*_tls_chain_files`, or
+/// the RSA pair `*_tls_cert_file`/`*_tls_key_file` and the ECDSA pair
+/// `*_tls_eccert_file`/`*_tls_eckey_file` (a key file left empty means
+/// the key is in the certificate file).
+#[derive(Debug, Clone, Default)]
+pub struct KeyFiles {
+    /// `*_tls_chain_files`.
+    pub chain_files: Vec<String>,
+    /// `*_tls_cert_file`.
+    pub cert_file: String,
+    /// `*_tls_key_file`.
+    pub key_file: String,
+    /// `*_tls_eccert_file`.
+    pub eccert_file: String,
+    /// `*_tls_eckey_file`.
+    pub eckey_file: String,
+}
+
+impl KeyFiles {
+    /// Read the five parameters with prefix `prefix` (`smtpd`, `smtp`,
+    /// `lmtp`). Errors: a parameter that cannot be read.
+    pub fn from_config(config: &global::Config, prefix: &str) -> Result<KeyFiles, TlsError> {
+        let se = |e: global::config::ConfigError| TlsError::Setup(e.to_string());
+        let g = |n: &str| config.get(&format!("{prefix}_{n}")).map_err(se);
+        Ok(KeyFiles {
+            chain_files: config
+                .get_list(&format!("{prefix}_tls_chain_files"))
+                .map_err(se)?,
+            cert_file: g("tls_cert_file")?,
+            key_file: g("tls_key_file")?,
+            eccert_file: g("tls_eccert_file")?,
+            eckey_file: g("tls_eckey_file")?,
+        })
+    }
+
+    /// Load what is configured: the chain files when set, else each pair
+    /// that has a certificate file (none at all is an empty list).
+    /// Errors name the file.
+    pub fn load(&self) -> Result<Vec<KeyChain>, TlsError> {
+        if !self.chain_files.is_empty() {
+            return load_chain_files(&self.chain_files);
+        }
+        let mut keys = Vec::new();
+        for (cert, key, what) in [
+            (&self.cert_file, &self.key_file, "RSA"),
+            (&self.eccert_file, &self.eckey_file, "ECDSA"),
+        ] {
+            if !cert.is_empty() {
+                let key = if key.is_empty() { cert } else { key };
+                keys.push(load_pair(cert, key, what)?);
+            }
+        }
+        Ok(keys)
+    }
+}
+
 /// Read `*_tls_chain_files`. Errors name the first bad file.
 pub fn load_chain_files(files: &[String]) -> Result<Vec<KeyChain>, TlsError> {
     let mut blocks = Vec::new();

@@ -53,16 +53,8 @@ use util::msg_info;
 pub struct TlsClientParams {
     /// `smtp` or `lmtp` (also the session cache type).
     pub prefix: String,
-    /// `*_tls_chain_files`.
-    pub chain_files: Vec<String>,
-    /// `*_tls_cert_file` / `*_tls_key_file`.
-    pub cert_file: String,
-    /// Key for `cert_file`.
-    pub key_file: String,
-    /// `*_tls_eccert_file` / `*_tls_eckey_file`.
-    pub eccert_file: String,
-    /// Key for `eccert_file`.
-    pub eckey_file: String,
+    /// The client certificate files (none: no client certificate).
+    pub keys: certs::KeyFiles,
     /// CA file, CA directory, verify depth, curves, options; protocols
     /// and ciphers here are the defaults, a connection may override them.
     pub common: Common,
@@ -90,13 +82,7 @@ impl TlsClientParams {
         let g = |n: &str| config.get(&format!("{prefix}_{n}")).map_err(se);
         Ok(TlsClientParams {
             prefix: prefix.to_string(),
-            chain_files: config
-                .get_list(&format!("{prefix}_tls_chain_files"))
-                .map_err(se)?,
-            cert_file: g("tls_cert_file")?,
-            key_file: g("tls_key_file")?,
-            eccert_file: g("tls_eccert_file")?,
-            eckey_file: g("tls_eckey_file")?,
+            keys: certs::KeyFiles::from_config(config, prefix)?,
             common: Common {
                 protocols: g("tls_protocols")?,
                 cipher_grade: g("tls_ciphers")?,
@@ -159,27 +145,7 @@ impl ClientContext {
             .map_err(|e| TlsError::Setup(format!("cannot create the client TLS context: {e}")))?;
         crate::server::seed_from_tlsmgr(&params.tlsmgr_socket, params.daemon_random_bytes);
         certs::apply_common(&mut b, &params.common)?;
-        let mut keys = Vec::new();
-        if !params.chain_files.is_empty() {
-            keys = certs::load_chain_files(&params.chain_files)?;
-        } else {
-            if !params.cert_file.is_empty() {
-                let k = if params.key_file.is_empty() {
-                    &params.cert_file
-                } else {
-                    &params.key_file
-                };
-                keys.push(certs::load_pair(&params.cert_file, k, "RSA")?);
-            }
-            if !params.eccert_file.is_empty() {
-                let k = if params.eckey_file.is_empty() {
-                    &params.eccert_file
-                } else {
-                    &params.eckey_file
-                };
-                keys.push(certs::load_pair(&params.eccert_file, k, "ECDSA")?);
-            }
-        }
+        let keys = params.keys.load()?;
         certs::install(&mut b, keys)?;
         let index = Ssl::new_ex_index::<Arc<Mutex<ConnState>>>()
             .map_err(|e| TlsError::Setup(e.to_string()))?;

@@ -36,6 +36,7 @@ pub mod scache;
 pub mod server;
 pub mod tickets;
 
+pub use certs::KeyFiles;
 pub use client::{client_start, ClientContext, ClientStartProps, TlsClientParams};
 pub use engine::{TlsError, TlsStream};
 pub use info::TlsInfo;

@@ -57,16 +57,8 @@ use util::{msg_info, msg_warn};
 pub struct TlsServerParams {
     /// Parameter prefix, `smtpd`.
     pub prefix: String,
-    /// `smtpd_tls_chain_files`.
-    pub chain_files: Vec<String>,
-    /// `smtpd_tls_cert_file`.
-    pub cert_file: String,
-    /// `smtpd_tls_key_file`.
-    pub key_file: String,
-    /// `smtpd_tls_eccert_file`.
-    pub eccert_file: String,
-    /// `smtpd_tls_eckey_file`.
-    pub eckey_file: String,
+    /// The server's key and certificate files.
+    pub keys: certs::KeyFiles,
     /// `smtpd_tls_dcert_file` (warned about, not loaded).
     pub dcert_file: String,
     /// Protocols, ciphers, CA, options, curves.
@@ -131,13 +123,7 @@ impl TlsServerParams {
         };
         Ok(TlsServerParams {
             prefix: prefix.to_string(),
-            chain_files: config
-                .get_list(&format!("{prefix}_tls_chain_files"))
-                .map_err(|e| TlsError::Setup(e.to_string()))?,
-            cert_file: g("tls_cert_file")?,
-            key_file: g("tls_key_file")?,
-            eccert_file: g("tls_eccert_file")?,
-            eckey_file: g("tls_eckey_file")?,
+            keys: certs::KeyFiles::from_config(config, prefix)?,
             dcert_file: g("tls_dcert_file")?,
             common: Common {
                 protocols: g(&format!("tls_{m}protocols"))?,
@@ -201,26 +187,7 @@ fn load_keys(params: &TlsServerParams) -> Result<Vec<certs::KeyChain>, TlsError>
             params.dcert_file
         );
     }
-    if !params.chain_files.is_empty() {
-        return certs::load_chain_files(&params.chain_files);
-    }
-    let mut keys = Vec::new();
-    if !params.cert_file.is_empty() {
-        let key = if params.key_file.is_empty() {
-            &params.cert_file
-        } else {
-            &params.key_file
-        };
-        keys.push(certs::load_pair(&params.cert_file, key, "RSA")?);
-    }
-    if !params.eccert_file.is_empty() {
-        let key = if params.eckey_file.is_empty() {
-            &params.eccert_file
-        } else {
-            &params.eckey_file
-        };
-        keys.push(certs::load_pair(&params.eccert_file, key, "ECDSA")?);
-    }
+    let keys = params.keys.load()?;
     if keys.is_empty() {
         return Err(TlsError::Setup(format!(
             "no server certificate: set {0}_tls_chain_files, or {0}_tls_cert_file and {0}_tls_key_file",

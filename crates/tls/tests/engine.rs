@@ -138,7 +138,7 @@ fn stalled_handshake_is_dropped_within_the_deadline_2003_06_17() {
 fn unreadable_key_names_the_file_2000_09_03() {
     let pki = Pki::new();
     let mut p = server_params(&pki);
-    p.key_file = pki.f("missing.key");
+    p.keys.key_file = pki.f("missing.key");
     let e = ServerContext::init(&p).unwrap_err().to_string();
     assert!(
         e.starts_with("cannot load RSA certificate and key data: ")
@@ -146,7 +146,7 @@ fn unreadable_key_names_the_file_2000_09_03() {
         "{e}"
     );
     let mut p = server_params(&pki);
-    p.key_file = pki.f("ec.key");
+    p.keys.key_file = pki.f("ec.key");
     let e = ServerContext::init(&p).unwrap_err().to_string();
     assert!(e.contains("does not match"), "{e}");
     // Chain files: key then chain, RSA and ECDSA in one list.
@@ -158,7 +158,7 @@ fn unreadable_key_names_the_file_2000_09_03() {
         cat("rsa.key") + &cat("rsa.pem") + &cat("ca.pem") + &cat("ec.key") + &cat("ec.pem"),
     )
     .unwrap();
-    p.chain_files = vec![both];
+    p.keys.chain_files = vec![both];
     ServerContext::init(&p).unwrap();
 }
 

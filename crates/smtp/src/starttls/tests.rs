@@ -47,8 +47,11 @@ fn cert(dir: &Path) {
 fn server_ctx(dir: &Path) -> ServerContext {
     let mut p = TlsServerParams {
         prefix: "smtpd".into(),
-        cert_file: dir.join("c.pem").display().to_string(),
-        key_file: dir.join("k.pem").display().to_string(),
+        keys: tls::KeyFiles {
+            cert_file: dir.join("c.pem").display().to_string(),
+            key_file: dir.join("k.pem").display().to_string(),
+            ..tls::KeyFiles::default()
+        },
         session_id_context: "smtpd".into(),
         ..TlsServerParams::default()
     };

@@ -146,10 +146,13 @@ impl Pki {
 pub fn server_params(pki: &Pki) -> TlsServerParams {
     let mut p = TlsServerParams {
         prefix: "smtpd".into(),
-        cert_file: pki.f("rsa.pem"),
-        key_file: pki.f("rsa.key"),
-        eccert_file: pki.f("ec.pem"),
-        eckey_file: pki.f("ec.key"),
+        keys: tls::KeyFiles {
+            chain_files: Vec::new(),
+            cert_file: pki.f("rsa.pem"),
+            key_file: pki.f("rsa.key"),
+            eccert_file: pki.f("ec.pem"),
+            eckey_file: pki.f("ec.key"),
+        },
         loglevel: 2,
         cache_timeout: 3600,
         session_id_context: "smtpd".into(),
