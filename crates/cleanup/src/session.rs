@@ -60,7 +60,7 @@ use queue::{QueueWriter, Recipient};
 use resolve::Context;
 use std::collections::HashSet;
 use std::io::{BufReader, Cursor, Read, Write};
-use util::{msg_info, msg_warn};
+use util::msg_warn;
 
 /// Errors found so far: status bits and the first reason.
 #[derive(Debug, Default)]
