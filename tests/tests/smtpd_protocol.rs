@@ -57,7 +57,7 @@ fn exchange(port: u16, packet: &[u8]) -> Vec<String> {
     s.set_read_timeout(Some(WAIT)).expect("timeout");
     let mut rd = BufReader::new(s.try_clone().expect("clone"));
     let mut line = String::new();
-    let mut read = |rd: &mut BufReader<TcpStream>, line: &mut String| {
+    let read = |rd: &mut BufReader<TcpStream>, line: &mut String| {
         line.clear();
         rd.read_line(line).expect("read reply") > 0
     };
