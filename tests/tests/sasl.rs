@@ -516,14 +516,7 @@ fn relay_client(pki: &Pki, port: u16, login: &str, extra: &str) -> Instance {
 
 /// The delivery status line for `rcpt` in `inst`'s log.
 fn status_line(inst: &Instance, rcpt: &str) -> String {
-    let needle = format!("to=<{rcpt}>, relay=");
-    wait_until(WAIT, || {
-        inst.log()
-            .lines()
-            .find(|l| l.contains(&needle) && l.contains("status="))
-            .map(String::from)
-    })
-    .unwrap_or_else(|| panic!("no status for {rcpt}:\n{}", inst.log()))
+    inst.wait_status(rcpt, "status=", WAIT)
 }
 
 const MSG: &str = "From: alice@client.test\nSubject: relay\n\nhello\n";

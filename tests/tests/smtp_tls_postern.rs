@@ -50,14 +50,7 @@ fn sender(pki: &Pki, port: u16, extra: &str) -> Instance {
 }
 
 fn sent(inst: &Instance, rcpt: &str) -> String {
-    let needle = format!("to=<{rcpt}>, relay=");
-    wait_until(WAIT, || {
-        inst.log()
-            .lines()
-            .find(|l| l.contains(&needle) && l.contains("status="))
-            .map(String::from)
-    })
-    .unwrap_or_else(|| panic!("no status for {rcpt}:\n{}", inst.log()))
+    inst.wait_status(rcpt, "status=", WAIT)
 }
 
 #[test]

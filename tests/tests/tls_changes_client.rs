@@ -25,18 +25,11 @@
 mod smtp_tls_matrix;
 
 use smtp_tls_matrix::{postern, send, Pki, Receiver, Server, WAIT};
-use testkit::{wait_until, DebianPostfix, Instance};
+use testkit::{DebianPostfix, Instance};
 
 /// The first status line of `rcpt` that contains `status`.
 fn wait_status(inst: &Instance, rcpt: &str, status: &str) -> String {
-    let needle = format!("to=<{rcpt}>, relay=");
-    wait_until(WAIT, || {
-        inst.log()
-            .lines()
-            .find(|l| l.contains(&needle) && l.contains(status))
-            .map(String::from)
-    })
-    .unwrap_or_else(|| panic!("no {status} for {rcpt}:\n{}", inst.log()))
+    inst.wait_status(rcpt, status, WAIT)
 }
 
 /// A Postern receiver serving the `valid` chain (leaf + intermediate).

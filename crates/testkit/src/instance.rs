@@ -432,6 +432,20 @@ impl Instance {
         })
     }
 
+    /// Wait for the first delivery status line of `rcpt` (`to=<rcpt>,
+    /// relay=`) that also contains `status` (e.g. `status=` for any,
+    /// `status=sent`); returns it. Panics with the log after `timeout`.
+    pub fn wait_status(&self, rcpt: &str, status: &str, timeout: Duration) -> String {
+        let needle = format!("to=<{rcpt}>, relay=");
+        wait_until(timeout, || {
+            self.log()
+                .lines()
+                .find(|l| l.contains(&needle) && l.contains(status))
+                .map(String::from)
+        })
+        .unwrap_or_else(|| panic!("no {status} for {rcpt} within {timeout:?}:\n{}", self.log()))
+    }
+
     /// master's process ID from `pid/master.pid`, when master is alive.
     pub fn master_pid(&self) -> Option<i32> {
         let text = std::fs::read_to_string(self.queue_dir().join("pid/master.pid")).ok()?;

@@ -295,14 +295,7 @@ pub fn untrusted_chains_expired_self_signed_missing_intermediate(server: Server)
 
 /// Wait for the first status line of `rcpt` that contains `status`.
 fn wait_status(inst: &Instance, rcpt: &str, status: &str) -> String {
-    let needle = format!("to=<{rcpt}>, relay=");
-    testkit::wait_until(WAIT, || {
-        inst.log()
-            .lines()
-            .find(|l| l.contains(&needle) && l.contains(status))
-            .map(String::from)
-    })
-    .unwrap_or_else(|| panic!("no {status} for {rcpt}:\n{}", inst.log()))
+    inst.wait_status(rcpt, status, WAIT)
 }
 
 const CACHE: &str = "smtp_tls_session_cache_database = lmdb:${data_directory}/smtp_scache\n\
